@@ -7,6 +7,7 @@ if(SEGSCALE_WERROR)
     target_compile_options(segscale_common INTERFACE -Werror)
 endif()
 target_compile_definitions(segscale_common INTERFACE
+    QT_NO_KEYWORDS  # LibTorch uses "slots" as an identifier: write Q_SIGNALS, Q_SLOTS, Q_EMIT
     QT_NO_CAST_FROM_ASCII
     QT_NO_CONTEXTLESS_CONNECT
     QT_USE_QSTRINGBUILDER

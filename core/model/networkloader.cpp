@@ -1,0 +1,65 @@
+#include "model/networkloader.h"
+
+#include "model/torchscriptnetwork.h"
+
+#include <torch/torch.h>
+
+#include <QThread>
+
+#include <mutex>
+
+namespace SegScale::Model {
+
+void NetworkLoader::configureThreads(int threads)
+{
+    // Debian's LibTorch starts with ONE intra-op thread, on which 1x1 convolutions take a
+    // slow reference path (DESIGN.md): always set the count deliberately.
+    const int n = threads > 0 ? threads : std::max(1, QThread::idealThreadCount());
+    if (at::get_num_threads() != n)
+        at::set_num_threads(n);
+}
+
+Result<std::shared_ptr<const Network>> NetworkLoader::load(const ModelCard &card, const LoadOptions &options)
+{
+    c10::Device device(c10::kCPU);
+    try {
+        device = c10::Device(options.device.toStdString());
+    } catch (const c10::Error &) {
+        return Error{ErrorCategory::Usage, QStringLiteral("unknown device \"%1\" (use cpu, cuda or cuda:N)").arg(options.device)};
+    }
+    if (device.is_cuda() && !torch::cuda::is_available())
+        return Error{ErrorCategory::Usage, QStringLiteral("device %1 requested but this build has no usable CUDA device").arg(options.device)};
+    configureThreads(options.threads);
+
+    Result<std::unique_ptr<Network>> loaded = Error{ErrorCategory::Model, QStringLiteral("unknown architecture %1").arg(card.architecture)};
+    if (card.architecture == QLatin1StringView("torchscript"))
+        loaded = TorchScriptNetwork::load(card, device, options.optimize);
+    if (!loaded)
+        return loaded.error();
+
+    std::shared_ptr<const Network> network(std::move(loaded).value());
+    // A probe pass: the class count must agree with the card, or every composition
+    // column would be mislabelled.
+    try {
+        c10::InferenceMode guard;
+        const int side = 65;  // 8k+1, small enough to cost milliseconds even for PSPNet
+        const auto probe = torch::zeros({1, 3, side, side}, torch::TensorOptions().device(device));
+        const at::Tensor out = network->forward(probe);
+        if (out.dim() != 4)
+            return Error{ErrorCategory::Model, QStringLiteral("model %1 returns a %2-d tensor; expected N x C x H x W logits")
+                                                   .arg(card.name).arg(out.dim())};
+        if (out.size(1) != card.numClasses)
+            return Error{ErrorCategory::Model, QStringLiteral("model %1 outputs %2 classes but its card says num_classes = %3")
+                                                   .arg(card.name).arg(out.size(1)).arg(card.numClasses)};
+        if (out.size(2) > side || out.size(3) > side)
+            return Error{ErrorCategory::Model, QStringLiteral("model %1 returns an output larger than its input").arg(card.name)};
+    } catch (const c10::Error &e) {
+        return Error{ErrorCategory::Model, QStringLiteral("model %1 fails on a %2x%2 probe image: %3")
+                                               .arg(card.name).arg(65).arg(QString::fromStdString(e.what_without_backtrace()))};
+    } catch (const std::exception &e) {
+        return Error{ErrorCategory::Model, QStringLiteral("model %1 fails on a probe image: %2").arg(card.name, QString::fromUtf8(e.what()))};
+    }
+    return network;
+}
+
+} // namespace SegScale::Model
