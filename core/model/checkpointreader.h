@@ -1,0 +1,22 @@
+#pragma once
+// CheckpointReader: reads PyTorch checkpoints without Python and without executing
+// anything — both the zip format (torch >= 1.6) and the legacy one (pickle protocol 2
+// followed by raw storages). A restricted unpickler accepts only tensors, storages,
+// OrderedDict and plain containers/scalars; any other global (os.system, ...) is refused
+// with an Error naming it. A dict {epoch, state_dict, optimizer} is unwrapped to its
+// "state_dict" (also "model" / "net" when it is the only tensor dict); a bare state dict
+// is returned as is.
+
+#include "base/result.h"
+#include "model/statedict.h"
+
+#include <QString>
+
+namespace SegScale::Model {
+
+class CheckpointReader {
+public:
+    static Result<StateDict> readStateDict(const QString &path);
+};
+
+} // namespace SegScale::Model
