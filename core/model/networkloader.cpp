@@ -1,5 +1,7 @@
 #include "model/networkloader.h"
 
+#include "model/espnetnetwork.h"
+#include "model/pspnetnetwork.h"
 #include "model/torchscriptnetwork.h"
 
 #include <torch/torch.h>
@@ -34,6 +36,10 @@ Result<std::shared_ptr<const Network>> NetworkLoader::load(const ModelCard &card
     Result<std::unique_ptr<Network>> loaded = Error{ErrorCategory::Model, QStringLiteral("unknown architecture %1").arg(card.architecture)};
     if (card.architecture == QLatin1StringView("torchscript"))
         loaded = TorchScriptNetwork::load(card, device, options.optimize);
+    else if (card.architecture == QLatin1StringView("pspnet"))
+        loaded = PspNetNetwork::load(card, device, options.optimize);
+    if (card.architecture == QLatin1StringView("espnet"))
+        loaded = EspNetNetwork::load(card, device);
     if (!loaded)
         return loaded.error();
 
