@@ -1,0 +1,188 @@
+#include "jobs/studyexporter.h"
+
+#include "jobs/csvwriter.h"
+#include "jobs/jobstore.h"
+
+#include <QHash>
+#include <QIODevice>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QtEndian>
+
+namespace SegScale::Jobs {
+
+namespace {
+
+constexpr qint64 kProgressEvery = 10'000;
+
+Error queryError(const QSqlQuery &q, const QString &what)
+{
+    return Error{ErrorCategory::Internal, QStringLiteral("study database: %1: %2").arg(what, q.lastError().text())};
+}
+
+Error writeError(const QIODevice &out)
+{
+    return Error{ErrorCategory::Unreadable, QStringLiteral("cannot write the export: %1").arg(out.errorString())};
+}
+
+// dataset id -> root; a study has a handful of datasets.
+Result<QHash<qint64, QString>> datasetRoots(QSqlDatabase db)
+{
+    QSqlQuery q(db);
+    if (!q.exec(QStringLiteral("SELECT id, root FROM datasets")))
+        return queryError(q, QStringLiteral("reading datasets"));
+    QHash<qint64, QString> roots;
+    while (q.next())
+        roots.insert(q.value(0).toLongLong(), q.value(1).toString());
+    return roots;
+}
+
+// Holds one read transaction for the whole export: SQLite (WAL) and PostgreSQL both then
+// give one consistent snapshot while writers carry on.
+class ReadSnapshot {
+public:
+    explicit ReadSnapshot(QSqlDatabase db) : m_db(db) { m_ok = m_db.transaction(); }
+    ~ReadSnapshot()
+    {
+        if (m_ok)
+            m_db.rollback();
+    }
+    ReadSnapshot(const ReadSnapshot &) = delete;
+    ReadSnapshot &operator=(const ReadSnapshot &) = delete;
+
+private:
+    QSqlDatabase m_db;
+    bool m_ok = false;
+};
+
+} // namespace
+
+Result<qint64> StudyExporter::exportComposition(QIODevice &out, Format format, const Progress &progress)
+{
+    QSqlDatabase db = m_store.database();
+    ReadSnapshot snapshot(db);
+    auto settings = m_store.settings();
+    if (!settings)
+        return settings.error();
+    if (!*settings)
+        return Error{ErrorCategory::Usage, QStringLiteral("study %1 has no settings: nothing to export").arg(m_store.location())};
+    const QStringList classes = (*settings)->classNames();
+    auto run = m_store.currentRun();
+    if (!run)
+        return run.error();
+    auto roots = datasetRoots(db);
+    if (!roots)
+        return roots.error();
+
+    QSqlQuery q(db);
+    q.prepare(QStringLiteral("SELECT COUNT(*) FROM results WHERE run = ?"));
+    q.addBindValue(*run);
+    if (!q.exec() || !q.next())
+        return queryError(q, QStringLiteral("counting results"));
+    const qint64 total = q.value(0).toLongLong();
+    q.finish();
+
+    // Forward-only: the driver keeps one row at a time instead of caching the result.
+    q.setForwardOnly(true);
+    q.prepare(QStringLiteral("SELECT i.dataset_id, i.path, r.width, r.height, r.composition FROM results r "
+                             "JOIN images i ON i.id = r.image_id WHERE r.run = ? ORDER BY r.image_id"));
+    q.addBindValue(*run);
+    if (!q.exec())
+        return queryError(q, QStringLiteral("reading results"));
+
+    CsvWriter csv(&out);
+    if (format == Format::Wide) {
+        csv.field(u"image");
+        csv.field(u"width");
+        csv.field(u"height");
+        for (const auto &c : classes)
+            csv.field(c);
+    } else {
+        csv.field(u"image");
+        csv.field(u"class");
+        csv.field(u"fraction");
+    }
+    csv.endRow();
+
+    qint64 rows = 0;
+    std::vector<float> values;
+    while (q.next()) {
+        const QString location = imageLocation(roots->value(q.value(0).toLongLong()), q.value(1).toString());
+        const QByteArray blob = q.value(4).toByteArray();
+        const qsizetype n = std::min<qsizetype>(blob.size() / qsizetype(sizeof(float)), classes.size());
+        values.resize(static_cast<size_t>(n));
+        qFromLittleEndian<float>(blob.constData(), n, values.data());
+        if (format == Format::Wide) {
+            csv.field(location);
+            csv.field(q.value(2).toLongLong());
+            csv.field(q.value(3).toLongLong());
+            for (qsizetype c = 0; c < classes.size(); ++c) {
+                if (c < n)
+                    csv.field(double(values[size_t(c)]), 6);
+                else
+                    csv.field(QStringView());  // an older result with fewer classes: unknown, not 0
+            }
+            csv.endRow();
+        } else {
+            for (qsizetype c = 0; c < n; ++c) {
+                csv.field(location);
+                csv.field(classes[c]);
+                csv.field(double(values[size_t(c)]), 6);
+                csv.endRow();
+            }
+        }
+        if (!csv.ok())
+            return writeError(out);
+        if (++rows % kProgressEvery == 0 && progress)
+            progress(rows, total);
+    }
+    if (q.lastError().isValid())
+        return queryError(q, QStringLiteral("reading results"));
+    if (!csv.flush())
+        return writeError(out);
+    if (progress)
+        progress(rows, total);
+    return rows;
+}
+
+Result<qint64> StudyExporter::exportErrors(QIODevice &out, const Progress &progress)
+{
+    QSqlDatabase db = m_store.database();
+    ReadSnapshot snapshot(db);
+    auto roots = datasetRoots(db);
+    if (!roots)
+        return roots.error();
+    QSqlQuery q(db);
+    if (!q.exec(QStringLiteral("SELECT COUNT(*) FROM images WHERE state = 3")) || !q.next())
+        return queryError(q, QStringLiteral("counting failed images"));
+    const qint64 total = q.value(0).toLongLong();
+    q.finish();
+    q.setForwardOnly(true);
+    if (!q.exec(QStringLiteral("SELECT i.dataset_id, i.path, i.error_category, e.message FROM images i "
+                               "LEFT JOIN errors e ON e.id = (SELECT MAX(x.id) FROM errors x WHERE x.image_id = i.id) "
+                               "WHERE i.state = 3 ORDER BY i.id")))
+        return queryError(q, QStringLiteral("reading errors"));
+    CsvWriter csv(&out);
+    csv.field(u"image");
+    csv.field(u"category");
+    csv.field(u"message");
+    csv.endRow();
+    qint64 rows = 0;
+    while (q.next()) {
+        csv.field(imageLocation(roots->value(q.value(0).toLongLong()), q.value(1).toString()));
+        csv.field(q.value(2).toString());
+        csv.field(q.value(3).toString());
+        csv.endRow();
+        if (!csv.ok())
+            return writeError(out);
+        if (++rows % kProgressEvery == 0 && progress)
+            progress(rows, total);
+    }
+    if (!csv.flush())
+        return writeError(out);
+    if (progress)
+        progress(rows, total);
+    return rows;
+}
+
+} // namespace SegScale::Jobs

@@ -1,0 +1,35 @@
+#pragma once
+// StudyExporter: writes a study's results of the current run as CSV — wide
+// (image,width,height,<one column per class>) or long (image,class,fraction) — and its
+// failed images (image,category,message). Rows are streamed from the database straight
+// into the device, so memory stays flat for a million images. Uses the JobStore's
+// connection: call it on the store's thread.
+
+#include "base/result.h"
+
+#include <functional>
+
+class QIODevice;
+
+namespace SegScale::Jobs {
+
+class JobStore;
+
+class StudyExporter {
+public:
+    enum class Format { Wide, Long };
+    // rows written so far (images, not CSV lines), rows in all
+    using Progress = std::function<void(qint64 done, qint64 total)>;
+
+    explicit StudyExporter(JobStore &store) : m_store(store) {}
+
+    // Returns the number of images written. Fractions have 6 decimals.
+    Result<qint64> exportComposition(QIODevice &out, Format format, const Progress &progress = {});
+    // Returns the number of failed images written.
+    Result<qint64> exportErrors(QIODevice &out, const Progress &progress = {});
+
+private:
+    JobStore &m_store;
+};
+
+} // namespace SegScale::Jobs
