@@ -1,0 +1,18 @@
+#pragma once
+// The inference options shared by `segment`, `study create`, `bench`: declared once,
+// read once, defaults from the model card.
+
+#include "base/result.h"
+#include "pipeline/segmentoptions.h"
+
+#include <QCommandLineParser>
+
+namespace SegScale::Cli {
+
+void addInferenceOptions(QCommandLineParser &parser);
+// Starts from the card's defaults and applies what the user gave.
+Result<Pipeline::SegmentOptions> readInferenceOptions(const QCommandLineParser &parser, const Model::ModelCard &card);
+Result<QList<double>> parseScales(const QString &text);
+QString describeOptions(const Pipeline::SegmentOptions &o);
+
+} // namespace SegScale::Cli

@@ -1,0 +1,618 @@
+#include "pipeline/engine.h"
+
+#include "pipeline/boundedqueue.h"
+#include "pipeline/imagecombiner.h"
+#include "pipeline/imagedecoder.h"
+#include "pipeline/outputwriter.h"
+#include "pipeline/preprocessor.h"
+#include "pipeline/tiling.h"
+#include "pipeline/windowinference.h"
+
+#include <torch/torch.h>
+
+#include <QElapsedTimer>
+#include <QSemaphore>
+#include <QThread>
+#include <QThreadPool>
+
+#include <mutex>
+#include <numeric>
+
+namespace SegScale::Pipeline {
+
+namespace {
+
+double secondsSince(const QElapsedTimer &t)
+{
+    return static_cast<double>(t.nsecsElapsed()) / 1e9;
+}
+
+// Turns any exception from LibTorch or OpenCV into a failure of this one image.
+template <typename F>
+auto guarded(const QString &name, F &&f) -> decltype(f())
+{
+    try {
+        return f();
+    } catch (const c10::Error &e) {
+        return Error{ErrorCategory::Internal, QStringLiteral("%1: inference failed: %2").arg(name, QString::fromStdString(e.what_without_backtrace()))};
+    } catch (const std::bad_alloc &) {
+        return Error{ErrorCategory::TooLarge, QStringLiteral("%1: out of memory while segmenting").arg(name)};
+    } catch (const std::exception &e) {
+        return Error{ErrorCategory::Internal, QStringLiteral("%1: %2").arg(name, QString::fromUtf8(e.what()))};
+    }
+}
+
+TilingParams tilingOf(const SegmentOptions &o)
+{
+    return TilingParams{o.scales, o.baseSize, o.crop, o.strideRate};
+}
+
+DecodeOptions decodeOptionsOf(const SegmentOptions &o)
+{
+    DecodeOptions d;
+    d.acceptDamaged = o.acceptDamaged;
+    d.maxPixels = o.maxPixels;
+    return d;
+}
+
+// Adds busy time to a named stage from any thread.
+class BusyClock {
+public:
+    void add(const QString &stage, double seconds)
+    {
+        std::lock_guard lock(m_mutex);
+        m_seconds[stage] += seconds;
+    }
+    std::map<QString, double> take()
+    {
+        std::lock_guard lock(m_mutex);
+        return m_seconds;
+    }
+
+private:
+    std::mutex m_mutex;
+    std::map<QString, double> m_seconds;
+};
+
+struct Decoded {
+    ImageTask task;
+    Result<DecodedImage> image = Error{ErrorCategory::Internal, QString()};
+    StageTimes times;
+};
+
+} // namespace
+
+// Everything that both modes do the same way for one image lives here, so that the two
+// schedules cannot drift apart arithmetically.
+struct Engine::Impl {
+    static Decoded fetchAndDecode(const ImageTask &task, const SegmentOptions &o)
+    {
+        Decoded d{task, Error{ErrorCategory::Internal, QString()}, {}};
+        QElapsedTimer t;
+        t.start();
+        Result<QByteArray> bytes = task.fetch ? guarded(task.name, task.fetch)
+                                              : Result<QByteArray>(ErrorCategory::Internal, QStringLiteral("%1: no way to fetch it").arg(task.name));
+        d.times.fetch = secondsSince(t);
+        if (!bytes) {
+            d.image = bytes.error();
+            return d;
+        }
+        t.restart();
+        d.image = guarded(task.name, [&] { return ImageDecoder::decode(bytes.value(), task.name, decodeOptionsOf(o)); });
+        d.times.decode = secondsSince(t);
+        return d;
+    }
+
+    static at::Tensor windowTensor(const cv::Mat &padded, const Window &w, const SegmentOptions &o, const Model::InputSpec &in)
+    {
+        at::Tensor t = torch::empty({3, o.crop, o.crop}, torch::kFloat32);
+        Preprocessor::normaliseWindow(padded, w, o.crop, in, t.data_ptr<float>());
+        return t;
+    }
+
+    static Result<void> report(const OutputWriter *writer, ImageResult &result, const cv::Mat &labels, const cv::Mat &bgr)
+    {
+        if (!writer || result.task.outputStem.isEmpty())
+            return {};
+        auto files = writer->write(result.task.outputStem, labels, bgr);
+        if (!files)
+            return files.error();
+        result.labelPath = files->labels;
+        result.overlayPath = files->overlay;
+        return {};
+    }
+};
+
+Engine::Engine(std::shared_ptr<const Model::Network> network, SegmentOptions options, const OutputWriter *writer)
+    : m_network(std::move(network)), m_options(std::move(options)), m_writer(writer)
+{
+}
+
+Engine::~Engine() = default;
+
+void Engine::abort()
+{
+    m_cancel = true;
+    m_abort = true;
+    std::lock_guard lock(m_hookMutex);
+    if (m_abortHook)
+        m_abortHook();
+}
+
+RunStats Engine::run(ImageSource &source, ResultSink &sink)
+{
+    c10::InferenceMode guard;
+    RunStats stats = m_options.mode == EngineMode::Sequential ? runSequential(source, sink) : runPipelined(source, sink);
+    stats.untrained = m_network->untrained();
+    stats.peakRssKiB = RunStats::peakRssKiBNow();
+    return stats;
+}
+
+Result<Segmentation> Engine::segmentImage(const cv::Mat &bgr) const
+{
+    return guarded(QStringLiteral("image"), [&]() -> Result<Segmentation> {
+        c10::InferenceMode guard;
+        const auto &card = m_network->card();
+        const cv::Mat image = Preprocessor::toNetworkOrder(bgr, card.input.colorOrder);
+        ImageCombiner combiner(Tiling::plan(image.cols, image.rows, tilingOf(m_options)), card.numClasses);
+        for (size_t level = 0; level < combiner.plan().scales.size(); ++level) {
+            const ScalePlan &s = combiner.plan().scales[level];
+            const cv::Mat padded = Preprocessor::scaleAndPad(image, s, card.input.mean);
+            for (size_t w = 0; w < s.windows.size(); ++w) {
+                const at::Tensor probs = WindowInference::run(*m_network, Impl::windowTensor(padded, s.windows[w], m_options, card.input).unsqueeze(0), m_options.flip);
+                combiner.addWindow(static_cast<int>(level), static_cast<int>(w), probs.data_ptr<float>());
+            }
+            combiner.finishLevel(static_cast<int>(level));
+        }
+        return combiner.finish();
+    });
+}
+
+RunStats Engine::runSequential(ImageSource &source, ResultSink &sink)
+{
+    RunStats stats;
+    stats.mode = QStringLiteral("sequential");
+    QElapsedTimer wall;
+    wall.start();
+    const auto &card = m_network->card();
+    double busyFetch = 0, busyDecode = 0, busyPre = 0, busyInfer = 0, busyCombine = 0, busyReport = 0;
+    while (!m_cancel) {
+        std::optional<ImageTask> task = source.next();
+        if (!task)
+            break;
+        Decoded d = Impl::fetchAndDecode(*task, m_options);
+        busyFetch += d.times.fetch;
+        busyDecode += d.times.decode;
+        if (!d.image) {
+            sink.imageFailed(*task, d.image.error());
+            ++stats.imagesFailed;
+            continue;
+        }
+        ImageResult result;
+        result.task = *task;
+        result.times = d.times;
+        result.damaged = d.image->damaged;
+        const cv::Mat &bgr = d.image->bgr;
+        result.width = bgr.cols;
+        result.height = bgr.rows;
+        bool aborted = false;
+        cv::Mat labels;
+        auto outcome = guarded(task->name, [&]() -> Result<void> {
+            QElapsedTimer t;
+            t.start();
+            const cv::Mat image = Preprocessor::toNetworkOrder(bgr, card.input.colorOrder);
+            ImageCombiner combiner(Tiling::plan(image.cols, image.rows, tilingOf(m_options)), card.numClasses);
+            result.times.preprocess += secondsSince(t);
+            for (size_t level = 0; level < combiner.plan().scales.size() && !aborted; ++level) {
+                const ScalePlan &s = combiner.plan().scales[level];
+                t.restart();
+                const cv::Mat padded = Preprocessor::scaleAndPad(image, s, card.input.mean);
+                result.times.preprocess += secondsSince(t);
+                for (size_t w = 0; w < s.windows.size(); ++w) {
+                    if (m_abort) {
+                        aborted = true;
+                        break;
+                    }
+                    t.restart();
+                    const at::Tensor input = Impl::windowTensor(padded, s.windows[w], m_options, card.input).unsqueeze(0);
+                    result.times.preprocess += secondsSince(t);
+                    t.restart();
+                    const at::Tensor probs = WindowInference::run(*m_network, input, m_options.flip);
+                    const double forward = secondsSince(t);
+                    result.times.network += forward;
+                    stats.forwardSeconds += forward;
+                    ++stats.forwardCalls;
+                    ++stats.windows;
+                    t.restart();
+                    combiner.addWindow(static_cast<int>(level), static_cast<int>(w), probs.data_ptr<float>());
+                    result.times.combine += secondsSince(t);
+                }
+                if (aborted)
+                    break;
+                t.restart();
+                combiner.finishLevel(static_cast<int>(level));
+                result.times.combine += secondsSince(t);
+            }
+            if (aborted)
+                return {};
+            t.restart();
+            Segmentation seg = combiner.finish();
+            result.times.combine += secondsSince(t);
+            result.composition = std::move(seg.composition);
+            labels = seg.labels;
+            return {};
+        });
+        if (aborted)
+            break;
+        busyPre += result.times.preprocess;
+        busyInfer += result.times.network;
+        busyCombine += result.times.combine;
+        QElapsedTimer t;
+        t.start();
+        if (outcome)
+            outcome = Impl::report(m_writer, result, labels, bgr);
+        result.times.report = secondsSince(t);
+        busyReport += result.times.report;
+        if (!outcome) {
+            sink.imageFailed(*task, outcome.error());
+            ++stats.imagesFailed;
+        } else {
+            sink.imageDone(result);
+            ++stats.imagesDone;
+        }
+    }
+    stats.wallSeconds = secondsSince(wall);
+    stats.stageBusySeconds = {{QStringLiteral("fetch"), busyFetch},     {QStringLiteral("decode"), busyDecode},
+                              {QStringLiteral("preprocess"), busyPre}, {QStringLiteral("infer"), busyInfer},
+                              {QStringLiteral("combine"), busyCombine}, {QStringLiteral("report"), busyReport}};
+    return stats;
+}
+
+namespace {
+
+// One image travelling through the pipelined stages.
+struct ImageJob {
+    ImageTask task;
+    cv::Mat bgr;
+    bool damaged = false;
+    bool holdsSlot = false;  // owns one of the in-flight slots; report gives it back
+    std::unique_ptr<ImageCombiner> combiner;
+    int windowsLeft = 0;              // touched by the combine thread only
+    bool abandoned = false;           // failed in the combine thread; its other windows are skipped
+    std::atomic<int> levelsLeft{0};   // counted down by the pool threads finishing levels
+    std::optional<Error> failure;     // a level that failed (under timesMutex)
+    StageTimes times;
+    std::mutex timesMutex;
+};
+using JobPtr = std::shared_ptr<ImageJob>;
+
+struct WindowItem {
+    JobPtr job;
+    int level = 0, window = 0;
+    at::Tensor input;  // 3 x crop x crop
+};
+
+struct ProbItem {
+    JobPtr job;
+    int level = 0, window = 0;
+    at::Tensor probs;  // crop x crop x C, a view into its batch's output
+};
+
+struct Finished {
+    JobPtr job;
+    ImageTask task;  // set for failures before a job exists
+    cv::Mat labels;
+    std::vector<double> composition;
+    std::optional<Error> error;
+};
+
+struct ThreadJoiner {
+    void operator()(QThread *t) const
+    {
+        t->wait();
+        delete t;
+    }
+};
+using ThreadPtr = std::unique_ptr<QThread, ThreadJoiner>;
+
+template <typename F>
+ThreadPtr startThread(const char *name, F &&f)
+{
+    ThreadPtr t(QThread::create(std::forward<F>(f)));
+    t->setObjectName(QString::fromLatin1(name));
+    t->start();
+    return t;
+}
+
+} // namespace
+
+RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
+{
+    RunStats stats;
+    stats.mode = QStringLiteral("pipelined");
+    QElapsedTimer wall;
+    wall.start();
+    const auto &card = m_network->card();
+    const SegmentOptions &o = m_options;
+    const int batch = std::max(1, o.batch);
+    const int fetchThreads = std::max(1, std::min(o.fetchAhead, 8));
+
+    BoundedQueue<Decoded> decoded(static_cast<size_t>(std::max(1, o.fetchAhead)));
+    BoundedQueue<WindowItem> windows(static_cast<size_t>(2 * batch));
+    BoundedQueue<ProbItem> probs(static_cast<size_t>(2 * batch));
+    BoundedQueue<Finished> finished(static_cast<size_t>(std::max(2, o.imagesInFlight)));
+    // Bounds the images between pre-processing and report: their accumulators are the
+    // big allocations, so this is what keeps memory flat.
+    QSemaphore inFlight(std::max(1, o.imagesInFlight));
+    BusyClock busy;
+    std::atomic<long long> forwardNs{0}, forwardCalls{0}, windowCount{0};
+    std::atomic<int> done{0}, failedCount{0};
+    std::mutex sourceMutex;
+    std::atomic<int> fetchersLeft{fetchThreads};
+
+    {
+        // abort() from another thread must wake stages blocked on full or empty queues.
+        std::lock_guard lock(m_hookMutex);
+        m_abortHook = [&] {
+            decoded.abort();
+            windows.abort();
+            probs.abort();
+            finished.abort();
+            inFlight.release(1000);
+        };
+        if (m_abort)
+            m_abortHook();
+    }
+
+    // Stage 1: fetch + decode, several images in flight (storage latency hides here).
+    std::vector<ThreadPtr> fetchers;
+    for (int i = 0; i < fetchThreads; ++i) {
+        fetchers.push_back(startThread("segscale-fetch", [&] {
+            while (!m_cancel) {
+                std::optional<ImageTask> task;
+                {
+                    std::lock_guard lock(sourceMutex);
+                    if (m_cancel)
+                        break;
+                    task = source.next();
+                }
+                if (!task)
+                    break;
+                Decoded d = Impl::fetchAndDecode(*task, o);
+                busy.add(QStringLiteral("fetch"), d.times.fetch);
+                busy.add(QStringLiteral("decode"), d.times.decode);
+                if (!decoded.push(std::move(d)))
+                    break;
+            }
+            if (--fetchersLeft == 0)
+                decoded.close();
+        }));
+    }
+
+    // Stage 2: pre-processing: every window of every level of an image, normalised.
+    ThreadPtr preprocessor = startThread("segscale-preprocess", [&] {
+        while (auto d = decoded.pop()) {
+            if (!d->image) {
+                finished.push(Finished{nullptr, d->task, {}, {}, d->image.error()});
+                continue;
+            }
+            inFlight.acquire();
+            if (m_abort)
+                break;
+            QElapsedTimer t;
+            t.start();
+            auto job = std::make_shared<ImageJob>();
+            job->holdsSlot = true;
+            job->task = d->task;
+            job->times = d->times;
+            job->damaged = d->image->damaged;
+            job->bgr = d->image->bgr;
+            std::vector<WindowItem> items;
+            auto prepared = guarded(job->task.name, [&]() -> Result<void> {
+                const cv::Mat image = Preprocessor::toNetworkOrder(job->bgr, card.input.colorOrder);
+                job->combiner = std::make_unique<ImageCombiner>(Tiling::plan(image.cols, image.rows, tilingOf(o)), card.numClasses);
+                job->windowsLeft = job->combiner->plan().windowCount();
+                job->levelsLeft = static_cast<int>(job->combiner->plan().scales.size());
+                for (size_t level = 0; level < job->combiner->plan().scales.size(); ++level) {
+                    const ScalePlan &s = job->combiner->plan().scales[level];
+                    const cv::Mat padded = Preprocessor::scaleAndPad(image, s, card.input.mean);
+                    for (size_t w = 0; w < s.windows.size(); ++w)
+                        items.push_back(WindowItem{job, static_cast<int>(level), static_cast<int>(w),
+                                                   Impl::windowTensor(padded, s.windows[w], o, card.input)});
+                }
+                return {};
+            });
+            job->times.preprocess = secondsSince(t);
+            busy.add(QStringLiteral("preprocess"), job->times.preprocess);
+            if (!prepared) {
+                finished.push(Finished{job, job->task, {}, {}, prepared.error()});
+                continue;
+            }
+            for (auto &item : items)
+                if (!windows.push(std::move(item)))
+                    break;
+        }
+        windows.close();
+    });
+
+    // Stage 3: the network, in batches filled across levels, flips and images.
+    ThreadPtr inferer = startThread("segscale-infer", [&] {
+        std::vector<WindowItem> pending;
+        while (true) {
+            pending.clear();
+            auto first = windows.pop();
+            if (!first)
+                break;
+            pending.push_back(std::move(*first));
+            while (static_cast<int>(pending.size()) < batch) {
+                auto more = windows.tryPop();
+                if (!more)
+                    break;
+                pending.push_back(std::move(*more));
+            }
+            QElapsedTimer t;
+            t.start();
+            std::vector<at::Tensor> inputs;
+            inputs.reserve(pending.size());
+            for (const auto &item : pending)
+                inputs.push_back(item.input);
+            auto out = guarded(QStringLiteral("batch"), [&]() -> Result<at::Tensor> {
+                return WindowInference::run(*m_network, torch::stack(inputs), o.flip);
+            });
+            const double seconds = secondsSince(t);
+            busy.add(QStringLiteral("infer"), seconds);
+            forwardNs += t.nsecsElapsed();
+            ++forwardCalls;
+            windowCount += static_cast<long long>(pending.size());
+            for (size_t k = 0; k < pending.size(); ++k) {
+                auto &item = pending[k];
+                {
+                    std::lock_guard lock(item.job->timesMutex);
+                    item.job->times.network += seconds / static_cast<double>(pending.size());
+                }
+                ProbItem p{item.job, item.level, item.window, out ? out.value()[static_cast<int64_t>(k)] : at::Tensor()};
+                if (!probs.push(std::move(p)))
+                    break;
+            }
+        }
+        probs.close();
+    });
+
+    // Stage 4: combine. Windows are accumulated here in arrival order (which is plan
+    // order per image); the heavy finish (divide, resize, sum, argmax) of a whole image
+    // runs on a thread pool, its levels in parallel.
+    QThreadPool combinePool;
+    combinePool.setMaxThreadCount(std::max(1, QThread::idealThreadCount()));
+    ThreadPtr combiner = startThread("segscale-combine", [&] {
+        while (auto p = probs.pop()) {
+            JobPtr job = p->job;
+            if (job->abandoned)  // an earlier window of this image failed
+                continue;
+            QElapsedTimer t;
+            t.start();
+            if (!p->probs.defined()) {
+                // Not reset: pool threads may still be finishing this image's other levels.
+                job->abandoned = true;
+                finished.push(Finished{job, job->task, {}, {}, Error{ErrorCategory::Internal, QStringLiteral("%1: the network failed on one of its windows").arg(job->task.name)}});
+                continue;
+            }
+            auto added = guarded(job->task.name, [&]() -> Result<void> {
+                job->combiner->addWindow(p->level, p->window, p->probs.data_ptr<float>());
+                return {};
+            });
+            const double seconds = secondsSince(t);
+            busy.add(QStringLiteral("combine"), seconds);
+            {
+                std::lock_guard lock(job->timesMutex);
+                job->times.combine += seconds;
+            }
+            if (!added) {
+                job->abandoned = true;
+                finished.push(Finished{job, job->task, {}, {}, added.error()});
+                continue;
+            }
+            --job->windowsLeft;
+            if (!job->combiner->levelComplete(p->level))
+                continue;
+            // A complete level is divided, un-padded and resized on a pool thread while
+            // the windows of the next levels keep arriving here; whoever finishes the last
+            // level sums them in scale order and hands the image to the report stage.
+            combinePool.start([&, job, level = p->level] {
+                QElapsedTimer ft;
+                ft.start();
+                auto levelDone = guarded(job->task.name, [&]() -> Result<void> {
+                    job->combiner->finishLevel(level);
+                    return {};
+                });
+                if (!levelDone) {
+                    std::lock_guard lock(job->timesMutex);
+                    job->failure = levelDone.error();
+                }
+                const bool last = --job->levelsLeft == 0;
+                Finished f{job, job->task, {}, {}, std::nullopt};
+                if (last) {
+                    std::optional<Error> error;
+                    {
+                        std::lock_guard lock(job->timesMutex);
+                        error = job->failure;
+                    }
+                    auto seg = error ? Result<Segmentation>(*error)
+                                     : guarded(job->task.name, [&]() -> Result<Segmentation> { return job->combiner->finish(); });
+                    job->combiner.reset();
+                    if (seg) {
+                        f.labels = seg->labels;
+                        f.composition = std::move(seg->composition);
+                    } else {
+                        f.error = seg.error();
+                    }
+                }
+                const double s = secondsSince(ft);
+                busy.add(QStringLiteral("combine"), s);
+                {
+                    std::lock_guard lock(job->timesMutex);
+                    job->times.combine += s;
+                }
+                if (last)
+                    finished.push(std::move(f));
+            });
+        }
+        combinePool.waitForDone();
+        finished.close();
+    });
+
+    // Stage 5: report (this thread): write files, tell the sink.
+    while (auto f = finished.pop()) {
+        QElapsedTimer t;
+        t.start();
+        const ImageTask &task = f->job ? f->job->task : f->task;
+        if (f->job && f->job->holdsSlot) {
+            f->job->holdsSlot = false;
+            inFlight.release();
+        }
+        if (f->error) {
+            sink.imageFailed(task, *f->error);
+            ++failedCount;
+            continue;
+        }
+        ImageResult result;
+        result.task = task;
+        result.width = f->job->bgr.cols;
+        result.height = f->job->bgr.rows;
+        result.damaged = f->job->damaged;
+        result.composition = std::move(f->composition);
+        auto written = Impl::report(m_writer, result, f->labels, f->job->bgr);
+        result.times = f->job->times;
+        result.times.report = secondsSince(t);
+        busy.add(QStringLiteral("report"), result.times.report);
+        if (!written) {
+            sink.imageFailed(task, written.error());
+            ++failedCount;
+        } else {
+            sink.imageDone(result);
+            ++done;
+        }
+    }
+    {
+        std::lock_guard lock(m_hookMutex);
+        m_abortHook = nullptr;
+    }
+    fetchers.clear();
+    preprocessor.reset();
+    inferer.reset();
+    combiner.reset();
+
+    stats.imagesDone = done;
+    stats.imagesFailed = failedCount;
+    stats.wallSeconds = secondsSince(wall);
+    stats.forwardSeconds = static_cast<double>(forwardNs.load()) / 1e9;
+    stats.forwardCalls = forwardCalls;
+    stats.windows = windowCount;
+    stats.stageBusySeconds = busy.take();
+    stats.queues = {{QStringLiteral("decoded"), {decoded.capacity(), decoded.highWater()}},
+                    {QStringLiteral("windows"), {windows.capacity(), windows.highWater()}},
+                    {QStringLiteral("probabilities"), {probs.capacity(), probs.highWater()}},
+                    {QStringLiteral("finished"), {finished.capacity(), finished.highWater()}}};
+    return stats;
+}
+
+} // namespace SegScale::Pipeline
