@@ -7,6 +7,8 @@
 #include "jobs/jobstore.h"
 #include "jobs/studyexporter.h"
 #include "model/modelcard.h"
+#include "pipeline/storagefetcher.h"
+#include "storage/credentials.h"
 
 #include <QCommandLineParser>
 #include <QDir>
@@ -168,6 +170,9 @@ int create(const QStringList &args)
         return failure(cmd, card.error());
     Jobs::StudySettings s;
     s.modelCard = card->toJson();
+    // Where the model lives, so that `study run` can load it again (it checks the weights
+    // still have the recorded fingerprint).
+    s.modelCard[QStringLiteral("directory")] = card->directory;
     s.scales = card->defaults.scales;
     s.baseSize = card->defaults.baseSize;
     s.crop = card->defaults.crop;
@@ -231,6 +236,108 @@ int create(const QStringList &args)
     return ExitOk;
 }
 
+// --- add (sftp://) -------------------------------------------------------------------
+
+// The same as the local branch of "add", for a dataset on an SFTP server: listed through
+// Storage::list, recorded as storage "sftp://user@host:port" (no secret) + dataset root +
+// paths relative to it, which is what a runner's StorageFetcher reads them back with.
+int addRemote(const QString &cmd, const QString &studyPath, const QString &input,
+              QStringList includes, const QStringList &excludePatterns, const QString &knownHostsPath,
+              const std::optional<QString> &credentialsPath)
+{
+    auto url = Pipeline::StorageFetcher::parseRemote(input);
+    if (!url)
+        return usageError(cmd, url.error().message);
+    auto credentials = credentialsPath ? Storage::Credentials::load(*credentialsPath) : Storage::Credentials::loadDefault();
+    if (!credentials)
+        return usageError(cmd, credentials.error().message);
+    if (includes.isEmpty())
+        includes = {QStringLiteral("*.jpg"), QStringLiteral("*.jpeg"), QStringLiteral("*.png")};
+    QList<QRegularExpression> excludes;
+    for (const QString &pattern : excludePatterns)
+        excludes.append(QRegularExpression(QRegularExpression::wildcardToRegularExpression(pattern),
+                                           QRegularExpression::CaseInsensitiveOption));
+
+    auto store = openStudy(studyPath);
+    if (!store)
+        return failure(cmd, store.error());
+
+    Storage::StorageOptions options;
+    options.knownHostsPath = knownHostsPath;
+    Pipeline::StorageFetcher fetcher(*credentials, options);
+    // The server first, so a host key or login problem is reported as such.
+    auto server = fetcher.storageFor(*url);
+    if (!server)
+        return failure(cmd, server.error());
+    auto entry = (*server)->stat(url->path);
+    if (!entry)
+        return entry.error().category == ErrorCategory::Missing ? usageError(cmd, QStringLiteral("%1 does not exist").arg(input))
+                                                                : failure(cmd, entry.error());
+
+    QString root = url->path;
+    QList<Jobs::ImageEntry> entries;
+    qint64 excluded = 0;
+    auto consider = [&](const QString &rel, qint64 size) {
+        const QString name = rel.section(QLatin1Char('/'), -1);
+        for (const auto &re : excludes) {
+            if (re.match(rel).hasMatch() || re.match(name).hasMatch()) {
+                ++excluded;
+                return;
+            }
+        }
+        entries.append({rel, size});
+    };
+    auto folder = fetcher.openFolder(*url);
+    if (folder) {
+        ProgressLine scan(QStringLiteral("scanning ") + input);
+        auto files = (*folder)->list(QString(), includes, {}, [&](qint64 found) { scan.update(found, 0); });
+        scan.finish();
+        if (!files)
+            return failure(cmd, files.error());
+        for (const auto &f : *files)
+            consider(f.path, f.size);
+    } else if (folder.error().category == ErrorCategory::Unreadable) {
+        // Not a folder: one file, recorded under its parent folder as the local branch does.
+        const qsizetype slash = root.lastIndexOf(QLatin1Char('/'));
+        const QString name = root.mid(slash + 1);
+        root = slash <= 0 ? QStringLiteral("/") : root.left(slash);
+        consider(name, entry->size);
+    } else {
+        return failure(cmd, folder.error());
+    }
+    // Sorted, so that images are leased in a stable, human-predictable order.
+    std::sort(entries.begin(), entries.end(), [](const auto &a, const auto &b) { return a.path < b.path; });
+
+    const QString storageUrl = Pipeline::StorageFetcher::serverUrl(*url);
+    auto storage = (*store)->addStorage(storageUrl, storageUrl);
+    if (!storage)
+        return failure(cmd, storage.error());
+    auto dataset = (*store)->addDataset(*storage, root, includes, excludePatterns);
+    if (!dataset)
+        return failure(cmd, dataset.error());
+    constexpr qsizetype kChunk = 50'000;
+    Jobs::AddStats total;
+    ProgressLine adding(QStringLiteral("adding"));
+    for (qsizetype start = 0; start < entries.size(); start += kChunk) {
+        auto added = (*store)->addImages(*dataset, entries.mid(start, kChunk));
+        if (!added)
+            return failure(cmd, added.error());
+        total.added += added->added;
+        total.skipped += added->skipped;
+        adding.update(start + std::min(kChunk, entries.size() - start), entries.size());
+    }
+    adding.finish();
+    const QString where = Pipeline::StorageFetcher::location(storageUrl, root);
+    out() << "added " << total.added << " images from " << where << " (" << total.skipped << " already in the study";
+    if (excluded)
+        out() << ", " << excluded << " excluded";
+    out() << ")\n";
+    out().flush();
+    if (entries.isEmpty())
+        err() << cmd << ": no file under " << where << " matches " << includes.join(QLatin1Char(' ')) << '\n';
+    return ExitOk;
+}
+
 // --- add -----------------------------------------------------------------------------
 
 int add(const QStringList &args)
@@ -243,19 +350,31 @@ int add(const QStringList &args)
                                      QStringLiteral("Pattern to leave out, matched against the file name and the path "
                                                     "relative to the folder (repeatable)."),
                                      QStringLiteral("PATTERN"));
-    p.addOptions({include, exclude});
+    const QCommandLineOption knownHosts(QStringLiteral("known-hosts"),
+                                        QStringLiteral("Known host keys file for sftp:// paths (default ~/.ssh/known_hosts)."),
+                                        QStringLiteral("FILE"));
+    const QCommandLineOption credentials(QStringLiteral("credentials"),
+                                         QStringLiteral("Credentials file for sftp:// paths, mode 0600 (default %1 if it exists, "
+                                                        "else ssh-agent and ~/.ssh keys).")
+                                             .arg(Storage::Credentials::defaultPath()),
+                                         QStringLiteral("FILE"));
+    p.addOptions({include, exclude, knownHosts, credentials});
     if (auto stop = parse(p, args, QStringLiteral("STUDY.db PATH [--include PATTERN ...] [--exclude PATTERN ...]"),
                           QStringLiteral("Adds the images under PATH (a folder, scanned recursively, or one file) to the "
-                                         "study. Images already in the study are skipped, so adding a folder again "
-                                         "picks up only new files."),
+                                         "study. PATH may be local, file:///path or sftp://user@host:port/path (the "
+                                         "study records the server, never a secret). Images already in the study are "
+                                         "skipped, so adding a folder again picks up only new files."),
                           2))
         return *stop;
     const QString cmd = args.first();
     const QString studyPath = p.positionalArguments().at(0);
     const QString input = p.positionalArguments().at(1);
+    if (Pipeline::StorageFetcher::isRemote(input))
+        return addRemote(cmd, studyPath, input, p.values(include), p.values(exclude), p.value(knownHosts),
+                         p.isSet(credentials) ? std::optional<QString>(p.value(credentials)) : std::nullopt);
     if (input.contains(QLatin1StringView("://")) && !input.startsWith(QLatin1StringView("file://")))
-        return usageError(cmd, QStringLiteral("%1: remote storage (sftp:// and other URLs) is not supported yet by "
-                                              "\"study add\"; add a local folder").arg(input));
+        return usageError(cmd, QStringLiteral("%1: unsupported URL; use a local path, file:///path or "
+                                              "sftp://user@host:port/path").arg(input));
     const QString localPath = input.startsWith(QLatin1StringView("file://")) ? QUrl(input).toLocalFile() : input;
     const QFileInfo info(localPath);
     if (!info.exists())

@@ -557,16 +557,23 @@ Result<qint64> JobStore::heartbeat(const QString &worker, const QList<qint64> &l
     });
 }
 
-Result<ExpireStats> JobStore::expireLeases()
+Result<ExpireStats> JobStore::expireLeases(const QString &holder)
 {
     return transact(true, [&]() -> Result<ExpireStats> {
         const qint64 t = now();
         QSqlQuery q(m_db);
-        QString sql = QStringLiteral("SELECT id, attempts, lease_holder FROM images WHERE state = 1 AND lease_expiry < ?");
+        // With a holder: that worker restarted, so every lease it held is dead now,
+        // whatever its expiry says.
+        QString sql = holder.isEmpty()
+                          ? QStringLiteral("SELECT id, attempts, lease_holder FROM images WHERE state = 1 AND lease_expiry < ?")
+                          : QStringLiteral("SELECT id, attempts, lease_holder FROM images WHERE state = 1 AND lease_holder = ?");
         if (m_dialect == Dialect::Postgres)
             sql += QStringLiteral(" FOR UPDATE SKIP LOCKED");
         q.prepare(sql);
-        q.addBindValue(t);
+        if (holder.isEmpty())
+            q.addBindValue(t);
+        else
+            q.addBindValue(holder);
         if (!q.exec())
             return sqlError(q, QStringLiteral("finding expired leases"));
         struct Expired {
@@ -817,6 +824,25 @@ Result<qint64> JobStore::resetToPending(std::optional<ImageState> state)
 }
 
 // --- reading -------------------------------------------------------------------------
+
+Result<qint64> JobStore::releaseLeases(const QString &holder, const QList<qint64> &imageIds)
+{
+    return transact(true, [&]() -> Result<qint64> {
+        QSqlQuery q(m_db);
+        q.prepare(QStringLiteral("UPDATE images SET state = 0, lease_holder = NULL, lease_id = NULL, lease_expiry = NULL, "
+                                 "updated_at = ? WHERE id = ? AND state = 1 AND lease_holder = ?"));
+        qint64 released = 0;
+        for (qint64 id : imageIds) {
+            q.addBindValue(now());
+            q.addBindValue(id);
+            q.addBindValue(holder);
+            if (!q.exec())
+                return sqlError(q, QStringLiteral("releasing the lease of image %1").arg(id));
+            released += q.numRowsAffected();
+        }
+        return released;
+    });
+}
 
 Result<qint64> JobStore::imageCount(std::optional<ImageState> state)
 {

@@ -78,8 +78,11 @@ public:
     // Extends the worker's leases (only those in leaseIds when not empty); returns how many.
     Result<qint64> heartbeat(const QString &worker, const QList<qint64> &leaseIds, int leaseSeconds);
     // Expired leases go back to pending with attempts + 1, or to failed (internal,
-    // "worker lost N times") once attempts reach maxAttempts.
-    Result<ExpireStats> expireLeases();
+    // "worker lost N times") once attempts reach maxAttempts. With a holder: every lease
+    // that worker holds, expired or not — call it when a worker of that name starts again.
+    Result<ExpireStats> expireLeases(const QString &holder = {});
+    // Hands back leased images that were never started (a clean stop): no attempt counted.
+    Result<qint64> releaseLeases(const QString &holder, const QList<qint64> &imageIds);
     // Accepted only while the image is leased under leaseId; otherwise Stale, nothing written.
     Result<WriteOutcome> complete(qint64 imageId, qint64 leaseId, const ImageResult &result);
     // Permanent categories fail at once; retryable ones (storage, internal) go back to

@@ -1,0 +1,255 @@
+// `segscale study run`: the embedded coordinator and a local pipeline over a study
+// database. Ctrl-C drains (in-flight images finish and are committed); running it again
+// continues where it stopped and recomputes nothing already done.
+
+#include "command.h"
+#include "inferenceoptions.h"
+#include "interruptwatcher.h"
+#include "progressprinter.h"
+#include "studycommand.h"
+
+#include "cluster/studyrunner.h"
+#include "jobs/jobstore.h"
+#include "jobs/studysettings.h"
+#include "model/network.h"
+#include "model/networkloader.h"
+#include "pipeline/outputwriter.h"
+#include "pipeline/storagefetcher.h"
+#include "storage/credentials.h"
+
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QSaveFile>
+#include <QSysInfo>
+#include <QTextStream>
+
+#include <unistd.h>
+
+namespace SegScale::Cli {
+namespace {
+
+int fail(int code, const QString &message)
+{
+    QTextStream(stderr) << "segscale study run: " << message << '\n';
+    return code;
+}
+
+int exitCodeFor(const Error &e)
+{
+    return e.category == ErrorCategory::Usage || e.category == ErrorCategory::Model || e.category == ErrorCategory::Missing
+               ? ExitUsage
+               : ExitFailure;
+}
+
+int runStudy(const QStringList &args)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Segments every pending image of a study with the study's model and settings, writing\n"
+        "label maps under --out and results into the study database. Interrupt with Ctrl-C\n"
+        "(images in flight finish and are committed; Ctrl-C again stops at once); run it again\n"
+        "to continue: nothing already done is recomputed, and images a killed run had in flight\n"
+        "are redone. Exit codes: 0 all images done, 3 some failed (segscale study errors),\n"
+        "2 bad usage or unusable model, 1 database/storage failure, 130 interrupted."));
+    parser.addHelpOption();
+    parser.addOptions({
+        {QStringLiteral("out"), QStringLiteral("Folder for labels/ and overlays/ (default: <study>-outputs beside the database)."), QStringLiteral("DIR")},
+        {QStringLiteral("overlays"), QStringLiteral("Also write overlays/<name>.jpg.")},
+        {QStringLiteral("workers"), QStringLiteral("Engines in this process, sharing the model (default 1)."), QStringLiteral("N")},
+        {QStringLiteral("worker"), QStringLiteral("Worker name recorded with leases (default <host>-local); a restart with the same name reclaims its leases at once."), QStringLiteral("NAME")},
+        {QStringLiteral("lease-seconds"), QStringLiteral("How long a lease lasts without a heartbeat (default 300)."), QStringLiteral("N")},
+        {QStringLiteral("lease-batch"), QStringLiteral("Images leased per request (default 4)."), QStringLiteral("N")},
+        {QStringLiteral("max-attempts"), QStringLiteral("Attempts before a retryable failure becomes final (default 3)."), QStringLiteral("N")},
+        {QStringLiteral("model"), QStringLiteral("Use this model folder instead of the study's (needs --new-run unless it is the same model)."), QStringLiteral("PATH")},
+        {QStringLiteral("new-run"), QStringLiteral("Start a new run: needed when the model or a label-changing setting differs from the study's.")},
+        {QStringLiteral("stats-json"), QStringLiteral("Write run statistics to FILE."), QStringLiteral("FILE")},
+        {QStringLiteral("known-hosts"), QStringLiteral("known_hosts file for SFTP storages (default ~/.ssh/known_hosts)."), QStringLiteral("FILE")},
+        {QStringLiteral("credentials"), QStringLiteral("0600 credentials file for SFTP storages."), QStringLiteral("FILE")},
+    });
+    addInferenceOptions(parser);
+    parser.addPositionalArgument(QStringLiteral("STUDY.db"), QStringLiteral("The study database."));
+    if (!parser.parse(args))
+        return fail(ExitUsage, parser.errorText() + QStringLiteral(" (see --help)"));
+    if (parser.isSet(QStringLiteral("help"))) {
+        QTextStream(stdout) << parser.helpText();
+        return ExitOk;
+    }
+    if (parser.positionalArguments().size() != 1)
+        return fail(ExitUsage, QStringLiteral("name exactly one study database (see --help)"));
+    const QString database = parser.positionalArguments().first();
+    if (!database.contains(QLatin1StringView("://")) && !QFileInfo::exists(database))
+        return fail(ExitUsage, QStringLiteral("%1 does not exist; create it with `segscale study create`").arg(database));
+
+    auto intOption = [&](const QString &name, int def, int min) -> std::optional<int> {
+        if (!parser.isSet(name))
+            return def;
+        bool ok = false;
+        const int v = parser.value(name).toInt(&ok);
+        if (!ok || v < min)
+            return std::nullopt;
+        return v;
+    };
+    Cluster::StudyRunOptions run;
+    run.database = database;
+    run.workerName = parser.isSet(QStringLiteral("worker")) ? parser.value(QStringLiteral("worker"))
+                                                             : QSysInfo::machineHostName() + QStringLiteral("-local");
+    const auto workers = intOption(QStringLiteral("workers"), 1, 1);
+    const auto leaseSeconds = intOption(QStringLiteral("lease-seconds"), 300, 5);
+    const auto leaseBatch = intOption(QStringLiteral("lease-batch"), 4, 1);
+    const auto maxAttempts = intOption(QStringLiteral("max-attempts"), 3, 1);
+    if (!workers || !leaseSeconds || !leaseBatch || !maxAttempts)
+        return fail(ExitUsage, QStringLiteral("--workers, --lease-batch, --max-attempts want integers >= 1 and --lease-seconds >= 5"));
+    run.workers = *workers;
+    run.leaseSeconds = *leaseSeconds;
+    run.leaseBatch = *leaseBatch;
+    run.maxAttempts = *maxAttempts;
+
+    // The study's settings decide the labels; the command line may only change how fast.
+    Jobs::StudySettings settings;
+    Jobs::StudyProgress before;
+    {
+        auto store = Jobs::JobStore::open(database);
+        if (!store)
+            return fail(exitCodeFor(store.error()), store.error().message);
+        auto stored = (*store)->settings();
+        if (!stored)
+            return fail(ExitFailure, stored.error().message);
+        if (!*stored)
+            return fail(ExitUsage, QStringLiteral("%1 has no settings: create it with `segscale study create`").arg(database));
+        settings = **stored;
+        auto progress = (*store)->progress();
+        if (progress)
+            before = *progress;
+    }
+    const QString modelPath = parser.isSet(QStringLiteral("model")) ? parser.value(QStringLiteral("model"))
+                                                                     : settings.modelCard.value(QStringLiteral("directory")).toString();
+    if (modelPath.isEmpty())
+        return fail(ExitUsage, QStringLiteral("the study does not record where its model is; give --model PATH"));
+    auto card = Model::ModelCard::load(modelPath);
+    if (!card)
+        return fail(ExitUsage, card.error().message);
+    auto fingerprint = card->fingerprint();
+    if (!fingerprint)
+        return fail(ExitUsage, fingerprint.error().message);
+
+    // Start from the study's settings; label-changing options given here make new settings.
+    Model::ModelCard studyCard = *card;
+    studyCard.defaults.scales = settings.scales;
+    studyCard.defaults.baseSize = settings.baseSize;
+    studyCard.defaults.crop = settings.crop;
+    studyCard.defaults.flip = settings.flip;
+    studyCard.defaults.strideRate = settings.strideRate;
+    auto options = readInferenceOptions(parser, studyCard);
+    if (!options)
+        return fail(ExitUsage, options.error().message);
+    if (!parser.isSet(QStringLiteral("batch")))
+        options->batch = std::max(options->batch, settings.batch);
+    options->overlays = parser.isSet(QStringLiteral("overlays"));
+    run.segment = *options;
+
+    Jobs::StudySettings wanted = settings;
+    wanted.scales = options->scales;
+    wanted.baseSize = options->baseSize;
+    wanted.crop = options->crop;
+    wanted.flip = options->flip;
+    wanted.modelFingerprint = *fingerprint;
+    if (parser.isSet(QStringLiteral("model"))) {
+        wanted.modelCard = card->toJson();
+        wanted.modelCard[QStringLiteral("directory")] = card->directory;
+    }
+    const bool newRun = parser.isSet(QStringLiteral("new-run"));
+    {
+        auto store = Jobs::JobStore::open(database);
+        if (!store)
+            return fail(ExitFailure, store.error().message);
+        // Refused with a clear message when the model or settings differ without --new-run.
+        auto began = (*store)->beginRun(wanted, newRun);
+        if (!began)
+            return fail(exitCodeFor(began.error()), began.error().message);
+        if (newRun) {
+            auto p = (*store)->progress();
+            if (p)
+                before = *p;
+        }
+    }
+
+    Model::LoadOptions load;
+    load.device = options->device;
+    load.threads = options->threads;
+    auto network = Model::NetworkLoader::load(*card, load);
+    if (!network)
+        return fail(ExitUsage, network.error().message);
+
+    const QFileInfo dbInfo(database);
+    const QString outDir = parser.isSet(QStringLiteral("out")) ? parser.value(QStringLiteral("out"))
+                                                                : dbInfo.absolutePath() + QLatin1Char('/') + dbInfo.completeBaseName() + QStringLiteral("-outputs");
+    Pipeline::OutputWriter writer(outDir, card->palette, options->overlays, (*network)->untrained());
+    if (auto r = writer.prepare(); !r)
+        return fail(ExitUsage, r.error().message);
+
+    Storage::Credentials credentials;
+    if (parser.isSet(QStringLiteral("credentials"))) {
+        auto c = Storage::Credentials::load(parser.value(QStringLiteral("credentials")));
+        if (!c)
+            return fail(ExitUsage, c.error().message);
+        credentials = *c;
+    } else if (auto c = Storage::Credentials::loadDefault(); c) {
+        credentials = *c;
+    }
+    Storage::StorageOptions storageOptions;
+    storageOptions.knownHostsPath = parser.value(QStringLiteral("known-hosts"));
+    Pipeline::StorageFetcher fetcher(credentials, storageOptions);
+
+    QTextStream err(stderr);
+    err << "study: " << database << " (" << before.done << " done, " << before.failed << " failed, " << before.pending
+        << " pending, " << before.leased << " leased)\n";
+    err << "model: " << (*network)->describe() << '\n';
+    err << "settings: " << describeOptions(*options) << "; worker " << run.workerName << "; outputs in " << outDir << '\n';
+    err.flush();
+
+    const qint64 toDo = before.pending + before.leased;
+    ProgressPrinter progress(toDo);
+    Cluster::StudyRunner runner(run, *network, &writer, &fetcher);
+    InterruptWatcher watcher(
+        [&] {
+            QTextStream(stderr) << "\ninterrupted: finishing the images in flight (Ctrl-C again to stop at once)\n";
+            runner.cancel();
+        },
+        [&] { runner.abort(); });
+    auto summary = runner.run([&](const Cluster::StudyRunProgress &p) { progress.update(p.done, p.failed); });
+    if (!summary)
+        return fail(exitCodeFor(summary.error()), summary.error().message);
+    progress.finish(summary->committedDone, summary->committedFailed);
+
+    if (parser.isSet(QStringLiteral("stats-json"))) {
+        QSaveFile f(parser.value(QStringLiteral("stats-json")));
+        if (f.open(QIODevice::WriteOnly)) {
+            f.write(QJsonDocument(summary->stats.toJson()).toJson());
+            f.commit();
+        }
+    }
+    const auto &end = summary->progressAtEnd;
+    err << QStringLiteral("this run: %1 done, %2 failed, %3 to retry; study: %4 done, %5 failed, %6 pending, %7 leased by other workers\n")
+               .arg(summary->committedDone)
+               .arg(summary->committedFailed)
+               .arg(summary->retrying)
+               .arg(end.done)
+               .arg(end.failed)
+               .arg(end.pending)
+               .arg(end.leased);
+    if (summary->stale)
+        err << summary->stale << " results were refused because their lease had expired (they are redone)\n";
+    if (watcher.interrupted())
+        return ExitInterrupted;
+    if (end.failed)
+        err << "see `segscale study errors " << database << "` for the failures\n";
+    return end.failed ? ExitSomeFailed : ExitOk;
+}
+
+const StudySubcommandRegistration registration{
+    {"run", "Segment the study's pending images (resumable; Ctrl-C drains cleanly)", runStudy}};
+
+} // namespace
+} // namespace SegScale::Cli
