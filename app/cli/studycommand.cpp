@@ -715,7 +715,7 @@ int study(const QStringList &args)
     return ExitUsage;
 }
 
-const CommandRegistration registerStudy({"study", "create and manage a study database (add, status, errors, export)", study});
+const CommandRegistration registerStudy({"study", "Resumable studies in a database: create, add, run, status, errors, retry, export", study});
 
 } // namespace
 

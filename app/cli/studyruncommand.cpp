@@ -249,7 +249,7 @@ int runStudy(const QStringList &args)
 }
 
 const StudySubcommandRegistration registration{
-    {"run", "Segment the study's pending images (resumable; Ctrl-C drains cleanly)", runStudy}};
+    {"run", "segment the pending images (resumable; Ctrl-C drains cleanly)", runStudy}};
 
 } // namespace
 } // namespace SegScale::Cli
