@@ -13,6 +13,9 @@
 #include "pipeline/imagedecoder.h"
 #include "pipeline/inputcollector.h"
 #include "pipeline/outputwriter.h"
+#include "pipeline/storagefetcher.h"
+#include "storage/connectiontester.h"
+#include "storage/credentials.h"
 
 #include <QCommandLineParser>
 #include <QDateTime>
@@ -23,13 +26,16 @@
 #include <QSaveFile>
 #include <QTextStream>
 
+#include <memory>
+#include <variant>
+
 namespace SegScale::Cli {
 namespace {
 
 class ListSource final : public Pipeline::ImageSource {
 public:
-    ListSource(const std::vector<Pipeline::InputImage> &images, qint64 maxFileBytes)
-        : m_images(images), m_maxBytes(maxFileBytes) {}
+    ListSource(const std::vector<Pipeline::InputImage> &images, qint64 maxFileBytes, Pipeline::StorageFetcher &fetcher)
+        : m_images(images), m_maxBytes(maxFileBytes), m_fetcher(fetcher) {}
     std::optional<Pipeline::ImageTask> next() override
     {
         if (m_next >= m_images.size())
@@ -41,13 +47,15 @@ public:
         task.outputStem = img.stem;
         Pipeline::DecodeOptions decode;
         decode.maxFileBytes = m_maxBytes;
-        task.fetch = [path = img.path, decode] { return Pipeline::ImageDecoder::readFile(path, decode); };
+        // Local paths and sftp:// locations alike; the fetcher outlives the engine run.
+        task.fetch = [fetcher = &m_fetcher, path = img.path, decode] { return fetcher->fetch(path, decode); };
         return task;
     }
 
 private:
     const std::vector<Pipeline::InputImage> &m_images;
     qint64 m_maxBytes;
+    Pipeline::StorageFetcher &m_fetcher;
     size_t m_next = 0;
 };
 
@@ -55,6 +63,58 @@ int fail(int code, const QString &message)
 {
     QTextStream(stderr) << "segscale segment: " << message << '\n';
     return code;
+}
+
+// The fetcher for the run, with every sftp:// server of the inputs connected once up front:
+// a host key that is not trusted yet, a refused login or an unreachable server is one clear
+// usage error now instead of a failure for every image. Returns an exit code on failure.
+std::variant<std::unique_ptr<Pipeline::StorageFetcher>, int> connectStorages(const QCommandLineParser &parser)
+{
+    QStringList remote;
+    for (const QString &input : parser.positionalArguments())
+        if (Pipeline::StorageFetcher::isRemote(input))
+            remote.append(input);
+    Storage::StorageOptions options;
+    options.knownHostsPath = parser.value(QStringLiteral("known-hosts"));
+    if (remote.isEmpty())
+        return std::make_unique<Pipeline::StorageFetcher>(Storage::Credentials{}, options);
+
+    // No file named: the default one if it exists, else ssh-agent and ~/.ssh keys.
+    auto credentials = parser.isSet(QStringLiteral("credentials")) ? Storage::Credentials::load(parser.value(QStringLiteral("credentials")))
+                                                                   : Storage::Credentials::loadDefault();
+    if (!credentials)
+        return fail(ExitUsage, credentials.error().message);
+    auto fetcher = std::make_unique<Pipeline::StorageFetcher>(*credentials, options);
+    for (const QString &input : remote) {
+        auto url = Pipeline::StorageFetcher::parseRemote(input);
+        if (!url)
+            return fail(ExitUsage, url.error().message);
+        auto storage = fetcher->storageFor(*url);
+        if (storage)
+            continue;
+        QString message = storage.error().toString();
+        if (storage.error().category == ErrorCategory::Storage) {
+            // Ask again step by step only to learn whether the host key was the problem,
+            // so the user gets the exact command that trusts it.
+            Storage::StorageOptions check = options;
+            check.connections = 1;
+            check.maxRetries = 0;
+            const auto report = Storage::ConnectionTester::run(*url, *credentials, check);
+            if (report.hostKeyProblem && report.hostKeyProblem->kind == Storage::HostKeyProblem::Kind::Unknown) {
+                const auto &p = *report.hostKeyProblem;
+                QString accept = QStringLiteral("segscale storage test %1 --accept-new-host-key").arg(url->toString());
+                if (!options.knownHostsPath.isEmpty())
+                    accept += QStringLiteral(" --known-hosts ") + options.knownHostsPath;
+                if (parser.isSet(QStringLiteral("credentials")))
+                    accept += QStringLiteral(" --credentials ") + parser.value(QStringLiteral("credentials"));
+                message = QStringLiteral("unknown host key for %1: %2 key fingerprint %3 is not in %4.\n"
+                                         "  Check the fingerprint with the server's administrator, then trust it with:\n    %5")
+                              .arg(p.host, p.keyType, p.fingerprint, p.knownHostsPath, accept);
+            }
+        }
+        return fail(ExitUsage, message);
+    }
+    return fetcher;
 }
 
 int runSegment(const QStringList &args)
@@ -73,9 +133,16 @@ int runSegment(const QStringList &args)
         {QStringLiteral("overlays"), QStringLiteral("Also write overlays/<name>.jpg: the class colours over the photo.")},
         {QStringLiteral("stats-json"), QStringLiteral("Write run statistics (per-stage seconds, images/s, queues, peak RSS) to FILE."), QStringLiteral("FILE")},
         {QStringLiteral("include"), QStringLiteral("File patterns searched in folders (repeatable; default: common image types)."), QStringLiteral("GLOB")},
+        {QStringLiteral("known-hosts"), QStringLiteral("Known host keys file for sftp:// inputs (default ~/.ssh/known_hosts)."), QStringLiteral("FILE")},
+        {QStringLiteral("credentials"), QStringLiteral("Credentials file for sftp:// inputs, mode 0600 (default %1 if it exists, "
+                                                       "else ssh-agent and ~/.ssh keys).").arg(Storage::Credentials::defaultPath()),
+         QStringLiteral("FILE")},
     });
     addInferenceOptions(parser);
-    parser.addPositionalArgument(QStringLiteral("INPUT"), QStringLiteral("Image files or folders (searched recursively)."), QStringLiteral("INPUT..."));
+    parser.addPositionalArgument(QStringLiteral("INPUT"),
+                                 QStringLiteral("Image files or folders (searched recursively): local paths, file:///path or "
+                                                "sftp://user@host:port/path."),
+                                 QStringLiteral("INPUT..."));
     if (!parser.parse(args))
         return fail(ExitUsage, parser.errorText() + QStringLiteral(" (see --help)"));
     if (parser.isSet(QStringLiteral("help"))) {
@@ -99,7 +166,11 @@ int runSegment(const QStringList &args)
 
     const QStringList patterns = parser.isSet(QStringLiteral("include")) ? parser.values(QStringLiteral("include"))
                                                                           : Pipeline::InputCollector::defaultPatterns();
-    auto images = Pipeline::InputCollector::collect(parser.positionalArguments(), patterns);
+    auto connected = connectStorages(parser);
+    if (auto *code = std::get_if<int>(&connected))
+        return *code;
+    Pipeline::StorageFetcher &fetcher = *std::get<std::unique_ptr<Pipeline::StorageFetcher>>(connected);
+    auto images = Pipeline::InputCollector::collect(parser.positionalArguments(), patterns, &fetcher);
     if (!images)
         return fail(ExitUsage, images.error().message);
 
@@ -165,7 +236,7 @@ int runSegment(const QStringList &args)
             engine.cancel();
         },
         [&] { engine.abort(); });
-    ListSource source(*images, Pipeline::DecodeOptions{}.maxFileBytes);
+    ListSource source(*images, Pipeline::DecodeOptions{}.maxFileBytes, fetcher);
     const Pipeline::RunStats stats = engine.run(source, sink);
     progress.finish(sink.done(), sink.failed());
     writeManifest(&stats, watcher.interrupted());

@@ -289,8 +289,7 @@ private:
     {
         Pipeline::ImageTask task;
         task.id = img.imageId;
-        const bool remote = img.storageUrl.startsWith(QLatin1StringView("sftp://"));
-        task.name = remote ? img.storageUrl + img.location() : img.location();
+        task.name = Pipeline::StorageFetcher::location(img.storageUrl, img.location());
         const QFileInfo rel(img.path);
         task.outputStem = rel.path() == QLatin1StringView(".") ? rel.completeBaseName()
                                                                 : rel.path() + QLatin1Char('/') + rel.completeBaseName();

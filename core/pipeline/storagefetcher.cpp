@@ -1,0 +1,160 @@
+#include "pipeline/storagefetcher.h"
+
+#include <QDir>
+#include <QUrl>
+
+namespace SegScale::Pipeline {
+
+struct StorageFetcher::Server {
+    // Held while opening, so that the fetch threads that all start at once on a new
+    // server wait for one connection attempt instead of each making their own.
+    std::mutex openMutex;
+    std::shared_ptr<Storage::Storage> storage;
+};
+
+namespace {
+
+QString serverKey(const Storage::StorageUrl &url)
+{
+    return QStringLiteral("%1@%2:%3").arg(url.user, url.host).arg(url.port);
+}
+
+} // namespace
+
+StorageFetcher::StorageFetcher(Storage::Credentials credentials, Storage::StorageOptions options)
+    : m_credentials(std::move(credentials)), m_options(std::move(options))
+{
+}
+
+StorageFetcher::~StorageFetcher() = default;
+
+bool StorageFetcher::isRemote(const QString &location)
+{
+    return location.startsWith(QLatin1StringView("sftp://"), Qt::CaseInsensitive);
+}
+
+Result<Storage::StorageUrl> StorageFetcher::parseRemote(const QString &location)
+{
+    if (!isRemote(location))
+        return Error{ErrorCategory::Usage, QStringLiteral("%1 is not an sftp:// location").arg(location)};
+    // StorageUrl::parse cleans the path, which would turn root/../../etc/passwd into
+    // /etc/passwd without a word; look at the path as given first.
+    const QUrl raw(location.trimmed(), QUrl::StrictMode);
+    const QString path = raw.path(QUrl::FullyDecoded);
+    if (path.split(QLatin1Char('/')).contains(QLatin1StringView("..")))
+        return Error{ErrorCategory::Usage,
+                     QStringLiteral("%1 contains \"..\"; refused (name the file or folder without climbing out of it)")
+                         .arg(location)};
+    if (path == QLatin1StringView("/~") || path.startsWith(QLatin1StringView("/~/")))
+        return Error{ErrorCategory::Usage,
+                     QStringLiteral("%1: a home-relative path (/~) cannot name images; give the absolute path").arg(location)};
+    auto url = Storage::StorageUrl::parse(location);
+    if (!url)
+        return url.error();
+    // Decoded, so that a file named "a%20b.jpg" or "x#1.jpg" is read under its real name.
+    url->path = path.isEmpty() ? QStringLiteral("/") : QDir::cleanPath(path);
+    if (!url->path.startsWith(QLatin1Char('/')))
+        url->path.prepend(QLatin1Char('/'));
+    return url;
+}
+
+QString StorageFetcher::serverUrl(const Storage::StorageUrl &url)
+{
+    QUrl u;
+    u.setScheme(QStringLiteral("sftp"));
+    u.setUserName(url.user);
+    u.setHost(url.host);
+    u.setPort(url.port); // explicit even for 22: one spelling per server in a study
+    return u.toString(QUrl::FullyEncoded);
+}
+
+QString StorageFetcher::location(const QString &storageUrl, const QString &absolutePath)
+{
+    if (!isRemote(storageUrl))
+        return absolutePath; // "file://", "" or a local root: the path is the location
+    QUrl u(storageUrl);
+    u.setPath(absolutePath, QUrl::DecodedMode);
+    return u.toString(QUrl::FullyEncoded);
+}
+
+QString StorageFetcher::location(const Storage::StorageUrl &server, const QString &absolutePath)
+{
+    if (server.isLocal())
+        return absolutePath;
+    return location(serverUrl(server), absolutePath);
+}
+
+std::shared_ptr<StorageFetcher::Server> StorageFetcher::server(const Storage::StorageUrl &url)
+{
+    std::lock_guard lock(m_mutex);
+    auto &slot = m_servers[serverKey(url)];
+    if (!slot)
+        slot = std::make_shared<Server>();
+    return slot;
+}
+
+int StorageFetcher::openStorages() const
+{
+    std::lock_guard lock(m_mutex);
+    int n = 0;
+    for (const auto &s : m_servers) {
+        std::lock_guard open(s->openMutex);
+        n += s->storage ? 1 : 0;
+    }
+    return n;
+}
+
+Result<std::shared_ptr<Storage::Storage>> StorageFetcher::storageFor(const Storage::StorageUrl &url)
+{
+    if (url.isLocal())
+        return Error{ErrorCategory::Usage, QStringLiteral("%1 is not an SFTP URL").arg(url.toString())};
+    const auto s = server(url);
+    std::lock_guard lock(s->openMutex);
+    if (s->storage)
+        return s->storage;
+    // Rooted at "/": one pool per server serves every folder of it. A failure is not
+    // remembered, so a server that comes back later is used again.
+    Storage::StorageUrl root = url;
+    root.path = QStringLiteral("/");
+    auto opened = Storage::openStorage(root, m_credentials, m_options);
+    if (!opened)
+        return opened.error();
+    s->storage = *opened;
+    return s->storage;
+}
+
+Result<std::shared_ptr<Storage::Storage>> StorageFetcher::openFolder(const Storage::StorageUrl &url) const
+{
+    return Storage::openStorage(url, m_credentials, m_options);
+}
+
+Result<QByteArray> StorageFetcher::fetch(const QString &location, const DecodeOptions &limits)
+{
+    if (!isRemote(location)) {
+        if (location.startsWith(QLatin1StringView("file:"), Qt::CaseInsensitive)) {
+            auto url = Storage::StorageUrl::parse(location);
+            if (!url)
+                return url.error();
+            return ImageDecoder::readFile(url->path, limits);
+        }
+        return ImageDecoder::readFile(location, limits);
+    }
+
+    auto url = parseRemote(location);
+    if (!url) {
+        // A bad location in a task is that image's problem, not the user's command line.
+        const Error &e = url.error();
+        return Error{e.category == ErrorCategory::Usage ? ErrorCategory::Unreadable : e.category, e.message};
+    }
+    auto storage = storageFor(*url);
+    if (!storage)
+        return storage.error();
+    auto bytes = (*storage)->read(url->path, limits.maxFileBytes);
+    if (!bytes)
+        return bytes.error();
+    if (bytes->isEmpty())
+        return Error{ErrorCategory::Corrupt, QStringLiteral("%1: empty file (0 bytes)").arg(location)};
+    return bytes;
+}
+
+} // namespace SegScale::Pipeline
