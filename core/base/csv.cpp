@@ -20,7 +20,7 @@ QByteArray Csv::row(const QStringList &fields)
             line += QLatin1Char(',');
         line += field(fields[i]);
     }
-    line += QLatin1Char('\n');
+    line += QStringLiteral("\r\n");
     return line.toUtf8();
 }
 

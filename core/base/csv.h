@@ -1,7 +1,8 @@
 #pragma once
 // Csv: RFC 4180 output — fields quoted when they hold a comma, quote, CR or LF, quotes
-// doubled, CRLF-free (LF line ends, which every CSV reader accepts), UTF-8. Used by every
-// CSV SegScale writes so that an image named "a,b.jpg" never shifts a column.
+// doubled, CRLF line ends, UTF-8. Every CSV SegScale writes (segment's files, study
+// exports through Jobs::CsvWriter) uses this rule, so an image named "a,b.jpg" never
+// shifts a column and the two kinds of file are byte-compatible.
 
 #include <QByteArray>
 #include <QString>

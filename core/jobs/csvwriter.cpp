@@ -1,5 +1,7 @@
 #include "jobs/csvwriter.h"
 
+#include "base/csv.h"
+
 #include <QIODevice>
 
 #include <charconv>
@@ -22,11 +24,8 @@ CsvWriter::~CsvWriter()
 
 QByteArray CsvWriter::quoted(QStringView text)
 {
-    QByteArray utf8 = text.toUtf8();
-    if (!utf8.contains(',') && !utf8.contains('"') && !utf8.contains('\n') && !utf8.contains('\r'))
-        return utf8;
-    utf8.replace("\"", "\"\"");
-    return '"' + utf8 + '"';
+    // One quoting rule for every CSV SegScale writes (segment's files and study exports).
+    return Csv::field(text.toString()).toUtf8();
 }
 
 void CsvWriter::separator()

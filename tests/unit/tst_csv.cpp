@@ -12,7 +12,7 @@ private Q_SLOTS:
         const QStringList fields{QStringLiteral("plain"), QStringLiteral("a,b.jpg"), QStringLiteral("say \"hi\""),
                                  QStringLiteral("line\nbreak"), QStringLiteral("Straße/日本.png"), QString()};
         const QByteArray row = Csv::row(fields);
-        QCOMPARE(row, QStringLiteral("plain,\"a,b.jpg\",\"say \"\"hi\"\"\",\"line\nbreak\",Straße/日本.png,\n").toUtf8());
+        QCOMPARE(row, QStringLiteral("plain,\"a,b.jpg\",\"say \"\"hi\"\"\",\"line\nbreak\",Straße/日本.png,\r\n").toUtf8());
         const auto parsed = Csv::parse(row + Csv::row({QStringLiteral("x"), QStringLiteral("y")}));
         QCOMPARE(parsed.size(), size_t(2));
         QCOMPARE(parsed[0], fields);
