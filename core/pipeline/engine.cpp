@@ -257,6 +257,8 @@ RunStats Engine::runSequential(ImageSource &source, ResultSink &sink)
             sink.imageFailed(*task, outcome.error());
             ++stats.imagesFailed;
         } else {
+            if (m_labelsObserver)
+                m_labelsObserver(result.task, labels);
             sink.imageDone(result);
             ++stats.imagesDone;
         }
@@ -588,6 +590,8 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
             sink.imageFailed(task, written.error());
             ++failedCount;
         } else {
+            if (m_labelsObserver)
+                m_labelsObserver(result.task, f->labels);
             sink.imageDone(result);
             ++done;
         }

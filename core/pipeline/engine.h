@@ -45,6 +45,13 @@ public:
     // One image through the reference procedure, synchronously (tests, the GUI preview).
     Result<Segmentation> segmentImage(const cv::Mat &bgr) const;
 
+    // Sees each done image's label map on the report thread, just before the sink hears
+    // of it: `segscale bench` checks with it that both schedules label alike, without
+    // writing files. Set before run(); must not keep the Mat beyond the call unless it
+    // copies it.
+    using LabelsObserver = std::function<void(const ImageTask &task, const cv::Mat &labels)>;
+    void setLabelsObserver(LabelsObserver observer) { m_labelsObserver = std::move(observer); }
+
 private:
     struct Impl;
     RunStats runSequential(ImageSource &source, ResultSink &sink);
@@ -57,6 +64,7 @@ private:
     std::atomic<bool> m_abort{false};
     std::mutex m_hookMutex;
     std::function<void()> m_abortHook;  // set while a pipelined run is in progress
+    LabelsObserver m_labelsObserver;
 };
 
 } // namespace SegScale::Pipeline

@@ -1,0 +1,362 @@
+// `segscale bench`: the seed paper's Tables 1-3 for this engine — per scale set, the
+// network-only limit, the sequential baseline and the pipelined engine on the same
+// images with the network loaded once, whether both modes label alike, and optionally
+// whether memory stays flat over a long stream. Table on stdout, progress on stderr.
+
+#include "command.h"
+#include "inferenceoptions.h"
+
+#include "model/network.h"
+#include "model/networkloader.h"
+#include "pipeline/benchmark.h"
+#include "pipeline/imagedecoder.h"
+#include "pipeline/inputcollector.h"
+
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSaveFile>
+#include <QTextStream>
+#include <QThread>
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+namespace SegScale::Cli {
+namespace {
+
+using Pipeline::BenchImage;
+
+int fail(int code, const QString &message)
+{
+    QTextStream(stderr) << "segscale bench: " << message << '\n';
+    return code;
+}
+
+// The seed paper's four settings: single scale, two, three and four scales.
+const QString defaultScaleSets = QStringLiteral("1;0.5,1;0.75,1,1.25;0.5,0.75,1,1.25");
+
+Result<QList<QList<double>>> parseScaleSets(const QString &text)
+{
+    QList<QList<double>> sets;
+    for (const QString &part : text.split(QLatin1Char(';'), Qt::SkipEmptyParts)) {
+        auto scales = parseScales(part);
+        if (!scales)
+            return Error{ErrorCategory::Usage, QStringLiteral("--scale-sets: %1").arg(scales.error().message)};
+        sets << *scales;
+    }
+    if (sets.isEmpty())
+        return Error{ErrorCategory::Usage, QStringLiteral("--scale-sets needs at least one set, e.g. \"1;0.5,1\"")};
+    return sets;
+}
+
+Result<std::vector<int>> parseCounts(const QString &text)
+{
+    std::vector<int> counts;
+    for (const QString &part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        bool ok = false;
+        const int n = part.trimmed().toInt(&ok);
+        if (!ok || n < 1)
+            return Error{ErrorCategory::Usage, QStringLiteral("--rss-images: \"%1\" is not a positive image count").arg(part)};
+        counts.push_back(n);
+    }
+    if (counts.size() < 2)
+        return Error{ErrorCategory::Usage, QStringLiteral("--rss-images needs two or more counts, e.g. 100,1000")};
+    return counts;
+}
+
+// --inputs, or the shared 640x640 street crops, or synthetic pictures; cycled up to count.
+Result<std::vector<BenchImage>> gatherImages(const QStringList &inputs, int count, QString &origin)
+{
+    std::vector<Pipeline::InputImage> found;
+    if (!inputs.isEmpty()) {
+        auto collected = Pipeline::InputCollector::collect(inputs);
+        if (!collected)
+            return collected.error();
+        found = std::move(*collected);
+        origin = inputs.join(QStringLiteral(", "));
+    } else {
+        const QString shared = qEnvironmentVariable("SEGSCALE_SHARED_DIR");
+        const QString streets = QDir(shared).filePath(QStringLiteral("samples/streets"));
+        if (!shared.isEmpty() && QFileInfo(streets).isDir()) {
+            auto collected = Pipeline::InputCollector::collect({streets}, {QStringLiteral("crop640_*")});
+            if (collected) {
+                found = std::move(*collected);
+                origin = streets + QStringLiteral("/crop640_*");
+            }
+        }
+    }
+    std::vector<BenchImage> images;
+    if (found.empty()) {
+        if (!inputs.isEmpty())
+            return Error{ErrorCategory::Usage, QStringLiteral("--inputs: no images found in %1").arg(inputs.join(QStringLiteral(", ")))};
+        origin = QStringLiteral("synthetic 640x640 pictures ($SEGSCALE_SHARED_DIR/samples/streets not found)");
+        return Pipeline::Benchmark::syntheticImages(count, 640, 640);
+    }
+    for (int i = 0; i < count; ++i) {
+        const auto &in = found[static_cast<size_t>(i) % found.size()];
+        auto bytes = Pipeline::ImageDecoder::readFile(in.path, Pipeline::DecodeOptions{});
+        if (!bytes)
+            return bytes.error();
+        images.push_back(BenchImage{in.name, *bytes, 0, 0});
+    }
+    return images;
+}
+
+QString scalesText(const QList<double> &scales)
+{
+    QStringList parts;
+    for (double s : scales)
+        parts << QString::number(s);
+    return parts.join(QLatin1Char(','));
+}
+
+QString loadAverage()
+{
+    QFile f(QStringLiteral("/proc/loadavg"));
+    if (!f.open(QIODevice::ReadOnly))
+        return QStringLiteral("unknown");
+    return QString::fromLatin1(f.readAll().split(' ').mid(0, 3).join(' '));
+}
+
+// A plain-text table: columns right-aligned to their widest cell.
+QString renderTable(const QStringList &header, const QList<QStringList> &rows)
+{
+    QList<int> widths;
+    for (const QString &h : header)
+        widths << static_cast<int>(h.size());
+    for (const QStringList &row : rows)
+        for (int c = 0; c < row.size() && c < widths.size(); ++c)
+            widths[c] = std::max(widths[c], static_cast<int>(row[c].size()));
+    auto line = [&](const QStringList &cells) -> QString {
+        QStringList out;
+        for (int c = 0; c < cells.size(); ++c)
+            out << (c == 0 ? cells[c].leftJustified(widths[c]) : cells[c].rightJustified(widths[c]));
+        return out.join(QStringLiteral(" | ")) + QLatin1Char('\n');
+    };
+    QString text = line(header);
+    QStringList rule;
+    for (int w : widths)
+        rule << QString(w, QLatin1Char('-'));
+    text += rule.join(QStringLiteral("-+-")) + QLatin1Char('\n');
+    for (const QStringList &row : rows)
+        text += line(row);
+    return text;
+}
+
+int runBench(const QStringList &args)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Benchmark the engine as the seed paper's Tables 1-3 do: for each scale set, on the same images with the\n"
+        "network loaded once, time the network alone (the limit), the sequential reference loop and the pipelined\n"
+        "engine; check that both modes give identical labels. Prints a table on stdout; --json FILE has every number.\n"
+        "Exit codes: 0 done and labels identical, 1 labels differ or an image failed, 2 bad usage or unusable model."));
+    parser.addHelpOption();
+    parser.addOptions({
+        {QStringLiteral("model"), QStringLiteral("Model folder (with model.json). Required."), QStringLiteral("PATH")},
+        {QStringLiteral("images"), QStringLiteral("Images per measurement (default 4); inputs are cycled when fewer."), QStringLiteral("N")},
+        {QStringLiteral("inputs"), QStringLiteral("Image files or folders (repeatable; default: $SEGSCALE_SHARED_DIR/samples/streets/crop640_*, "
+                                                  "else synthetic 640x640 pictures)."), QStringLiteral("PATH")},
+        {QStringLiteral("scale-sets"), QStringLiteral("Scale sets separated by ';' (default \"%1\").").arg(defaultScaleSets), QStringLiteral("SETS")},
+        {QStringLiteral("repeat"), QStringLiteral("Run every measurement N times, modes interleaved, and keep the best (default 1)."), QStringLiteral("N")},
+        {QStringLiteral("json"), QStringLiteral("Write all numbers to FILE as JSON."), QStringLiteral("FILE")},
+        {QStringLiteral("rss-images"), QStringLiteral("Also stream max(COUNTS) images at scale 1 (pipelined) and report the resident memory as "
+                                                      "image COUNTS[i] is reported, e.g. 100,1000 (off by default: it takes a while)."), QStringLiteral("COUNTS")},
+    });
+    addInferenceOptions(parser);
+    if (!parser.parse(args))
+        return fail(ExitUsage, parser.errorText() + QStringLiteral(" (see --help)"));
+    if (parser.isSet(QStringLiteral("help"))) {
+        QTextStream(stdout) << parser.helpText();
+        return ExitOk;
+    }
+    if (!parser.positionalArguments().isEmpty())
+        return fail(ExitUsage, QStringLiteral("unexpected argument \"%1\" (images go in --inputs)").arg(parser.positionalArguments().first()));
+    if (!parser.isSet(QStringLiteral("model")))
+        return fail(ExitUsage, QStringLiteral("--model PATH is required (a folder with model.json)"));
+    if (parser.isSet(QStringLiteral("mode")))
+        return fail(ExitUsage, QStringLiteral("--mode does not apply: bench runs both modes"));
+    if (parser.isSet(QStringLiteral("scales")) && parser.isSet(QStringLiteral("scale-sets")))
+        return fail(ExitUsage, QStringLiteral("give --scales (one set) or --scale-sets, not both"));
+
+    auto positive = [&](const QString &name, int fallback, int &target) -> bool {
+        target = fallback;
+        if (!parser.isSet(name))
+            return true;
+        bool ok = false;
+        target = parser.value(name).toInt(&ok);
+        return ok && target >= 1;
+    };
+    int imageCount = 0, repeats = 0;
+    if (!positive(QStringLiteral("images"), 4, imageCount))
+        return fail(ExitUsage, QStringLiteral("--images must be an integer >= 1"));
+    if (!positive(QStringLiteral("repeat"), 1, repeats))
+        return fail(ExitUsage, QStringLiteral("--repeat must be an integer >= 1"));
+    auto scaleSets = parseScaleSets(parser.isSet(QStringLiteral("scales")) ? parser.value(QStringLiteral("scales"))
+                                    : parser.isSet(QStringLiteral("scale-sets")) ? parser.value(QStringLiteral("scale-sets"))
+                                                                                  : defaultScaleSets);
+    if (!scaleSets)
+        return fail(ExitUsage, scaleSets.error().message);
+    std::vector<int> rssCounts;
+    if (parser.isSet(QStringLiteral("rss-images"))) {
+        auto counts = parseCounts(parser.value(QStringLiteral("rss-images")));
+        if (!counts)
+            return fail(ExitUsage, counts.error().message);
+        rssCounts = *counts;
+    }
+
+    auto card = Model::ModelCard::load(parser.value(QStringLiteral("model")));
+    if (!card)
+        return fail(ExitUsage, card.error().message);
+    auto options = readInferenceOptions(parser, *card);
+    if (!options)
+        return fail(ExitUsage, options.error().message);
+
+    QString origin;
+    auto images = gatherImages(parser.values(QStringLiteral("inputs")), imageCount, origin);
+    if (!images)
+        return fail(ExitUsage, images.error().message);
+
+    Model::LoadOptions load;
+    load.device = options->device;
+    load.threads = options->threads;
+    auto network = Model::NetworkLoader::load(*card, load);
+    if (!network)
+        return fail(ExitUsage, network.error().message);
+
+    QTextStream err(stderr);
+    QTextStream out(stdout);
+    Pipeline::Benchmark bench(*network, *options);
+    bench.onProgress = [&](const QString &m) { err << "  " << m << '\n' << Qt::flush; };
+    if (auto r = bench.setImages(std::move(*images)); !r)
+        return fail(ExitUsage, r.error().message);
+
+    const int threads = options->threads > 0 ? options->threads : QThread::idealThreadCount();
+    const QString settings = QStringLiteral("base size %1, crop %2, flip %3, batch %4, threads %5, device %6")
+                                 .arg(options->baseSize)
+                                 .arg(options->crop)
+                                 .arg(options->flip ? QStringLiteral("on") : QStringLiteral("off"))
+                                 .arg(options->batch)
+                                 .arg(threads)
+                                 .arg(options->device);
+    const QString loadAtStart = loadAverage();
+    const QString machine = QStringLiteral("%1 cores, load average %2 at start").arg(QThread::idealThreadCount()).arg(loadAtStart);
+    out << "model: " << (*network)->describe() << ((*network)->untrained() ? QStringLiteral(" (UNTRAINED: random weights)") : QString()) << '\n';
+    out << "images: " << bench.images().size() << " from " << origin << '\n';
+    out << "settings: " << settings << '\n';
+    out << "machine: " << machine << '\n' << Qt::flush;
+
+    err << "warming up the network\n" << Qt::flush;
+    bench.warmUp();
+
+    QList<Pipeline::ScaleSetResult> results;
+    for (const QList<double> &scales : *scaleSets) {
+        err << "scales " << scalesText(scales) << '\n' << Qt::flush;
+        auto r = bench.measure(scales, repeats);
+        if (!r)
+            return fail(ExitFailure, r.error().message);
+        results << *r;
+    }
+
+    const QStringList header{QStringLiteral("scales"), QStringLiteral("windows/img"), QStringLiteral("network-only s/img"),
+                             QStringLiteral("sequential s/img"), QStringLiteral("pipelined s/img"), QStringLiteral("speed-up"),
+                             QStringLiteral("of limit"), QStringLiteral("decode s"), QStringLiteral("preprocess s"),
+                             QStringLiteral("infer s"), QStringLiteral("combine s"), QStringLiteral("report s"),
+                             QStringLiteral("peak RSS MiB"), QStringLiteral("labels")};
+    QList<QStringList> rows;
+    bool identical = true;
+    for (const auto &r : results) {
+        auto busy = [&](const char *stage) {
+            const auto it = r.pipelined.stageBusySeconds.find(QString::fromLatin1(stage));
+            return QString::number(it == r.pipelined.stageBusySeconds.end() ? 0.0 : it->second, 'f', 2);
+        };
+        identical = identical && r.labelsIdentical();
+        rows << QStringList{scalesText(r.scales),
+                            QString::number(r.windowsPerImage(), 'f', 1),
+                            QString::number(r.networkOnlyPerImage(), 'f', 3),
+                            QString::number(r.sequentialPerImage(), 'f', 3),
+                            QString::number(r.pipelinedPerImage(), 'f', 3),
+                            QStringLiteral("%1x").arg(r.speedup(), 0, 'f', 2),
+                            QStringLiteral("%1%").arg(100 * r.fractionOfLimit(), 0, 'f', 0),
+                            busy("decode"),
+                            busy("preprocess"),
+                            busy("infer"),
+                            busy("combine"),
+                            busy("report"),
+                            QString::number(static_cast<double>(r.pipelinedPeakRssKiB) / 1024, 'f', 0),
+                            r.labelsIdentical() ? QStringLiteral("same")
+                                                : QStringLiteral("%1 img/%2 px differ").arg(r.imagesDiffering).arg(r.pixelsDiffering)};
+    }
+    out << '\n' << renderTable(header, rows);
+    out << "(s/img: wall seconds per image; speed-up: sequential/pipelined; of limit: network-only/pipelined;\n"
+           " stage columns: busy seconds of the pipelined run over all images; peak RSS: of the pipelined run"
+        << (results.isEmpty() || results.first().peakRssPerRun ? QString() : QStringLiteral(", process-wide (no per-run reset)")) << ")\n";
+    out << "labels identical: " << (identical ? "yes" : "no") << '\n' << Qt::flush;
+
+    std::optional<Pipeline::RssResult> rss;
+    if (!rssCounts.empty()) {
+        err << "memory flatness: " << *std::max_element(rssCounts.begin(), rssCounts.end()) << " images at scale 1\n" << Qt::flush;
+        auto r = bench.measureRss(rssCounts);
+        if (!r)
+            return fail(ExitFailure, r.error().message);
+        rss = *r;
+        QStringList parts;
+        for (size_t i = 0; i < rss->checkpoints.size(); ++i)
+            parts << QStringLiteral("image %1: %2 MiB").arg(rss->checkpoints[i]).arg(static_cast<double>(i < rss->rssKiB.size() ? rss->rssKiB[i] : 0) / 1024, 0, 'f', 1);
+        out << "\nRSS " << parts.join(QStringLiteral(", "))
+            << QStringLiteral("; ratio %1 (%2 5%); %3 images/s\n")
+                   .arg(rss->ratio(), 0, 'f', 3)
+                   .arg(std::abs(rss->ratio() - 1) <= 0.05 ? QStringLiteral("within") : QStringLiteral("NOT within"))
+                   .arg(rss->stats.imagesPerSecond(), 0, 'f', 2)
+            << Qt::flush;
+    }
+
+    if (parser.isSet(QStringLiteral("json"))) {
+        QJsonArray sets;
+        for (const auto &r : results)
+            sets.append(r.toJson());
+        QJsonArray names;
+        for (const auto &img : bench.images())
+            names.append(QJsonObject{{QStringLiteral("name"), img.name}, {QStringLiteral("width"), img.width}, {QStringLiteral("height"), img.height}});
+        QJsonObject json{
+            {QStringLiteral("model"), QJsonObject{{QStringLiteral("name"), card->name},
+                                                  {QStringLiteral("architecture"), card->architecture},
+                                                  {QStringLiteral("describe"), (*network)->describe()},
+                                                  {QStringLiteral("untrained"), (*network)->untrained()}}},
+            {QStringLiteral("settings"), QJsonObject{{QStringLiteral("base_size"), options->baseSize},
+                                                     {QStringLiteral("crop"), options->crop},
+                                                     {QStringLiteral("flip"), options->flip},
+                                                     {QStringLiteral("stride_rate"), options->strideRate},
+                                                     {QStringLiteral("batch"), options->batch},
+                                                     {QStringLiteral("threads"), threads},
+                                                     {QStringLiteral("device"), options->device},
+                                                     {QStringLiteral("repeat"), repeats}}},
+            {QStringLiteral("machine"), QJsonObject{{QStringLiteral("cores"), QThread::idealThreadCount()},
+                                                    {QStringLiteral("load_average_at_start"), loadAtStart},
+                                                    {QStringLiteral("load_average_at_end"), loadAverage()}}},
+            {QStringLiteral("inputs"), origin},
+            {QStringLiteral("images"), names},
+            {QStringLiteral("scale_sets"), sets},
+            {QStringLiteral("labels_identical"), identical},
+        };
+        if (rss)
+            json[QStringLiteral("rss_flatness")] = rss->toJson();
+        QSaveFile f(parser.value(QStringLiteral("json")));
+        if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(json).toJson()) < 0 || !f.commit())
+            return fail(ExitFailure, QStringLiteral("cannot write --json file %1").arg(f.fileName()));
+    }
+    if (!identical)
+        return fail(ExitFailure, QStringLiteral("the sequential and pipelined runs labelled some pixels differently: the timings compare different results"));
+    return ExitOk;
+}
+
+const CommandRegistration registration{
+    {"bench", "Benchmark network-only, sequential and pipelined inference per scale set (the paper's tables)", runBench}};
+
+} // namespace
+} // namespace SegScale::Cli

@@ -1,0 +1,98 @@
+#pragma once
+// Benchmark: the seed paper's Tables 1-3 for this engine (`segscale bench`). For one
+// scale set, on the same images and the same loaded network, it measures
+//  - network-only: WindowInference over exactly the windows the procedure needs, batched
+//    as the pipelined engine batches them, inputs normalised beforehand — the limit any
+//    schedule can approach;
+//  - the Engine in Sequential mode (the original one-window loop) and in Pipelined mode;
+// and checks that both modes give identical label maps, since a fast wrong answer is no
+// result. measureRss() runs a long pipelined stream to show that memory stays flat.
+// Not thread-safe: one measurement at a time (they would disturb each other anyway).
+
+#include "base/result.h"
+#include "model/network.h"
+#include "pipeline/runstats.h"
+#include "pipeline/segmentoptions.h"
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QString>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace SegScale::Pipeline {
+
+// An input kept encoded in memory, so that the engines' decode stage is part of the
+// measurement but no disk is.
+struct BenchImage {
+    QString name;
+    QByteArray bytes;
+    int width = 0, height = 0;  // filled by Benchmark::setImages
+};
+
+struct ScaleSetResult {
+    QList<double> scales;
+    int images = 0;
+    long long windows = 0;  // over all images; a window and its flip count once
+    double networkOnlySeconds = 0;
+    long long networkOnlyPasses = 0;
+    RunStats sequential, pipelined;
+    long sequentialPeakRssKiB = 0, pipelinedPeakRssKiB = 0;
+    bool peakRssPerRun = true;  // false: the kernel refused a reset, peaks are the process's
+    int imagesCompared = 0;
+    int imagesDiffering = 0;
+    long long pixelsDiffering = 0;
+
+    bool labelsIdentical() const { return imagesCompared == images && imagesDiffering == 0; }
+    double windowsPerImage() const { return images ? static_cast<double>(windows) / images : 0; }
+    double networkOnlyPerImage() const { return images ? networkOnlySeconds / images : 0; }
+    double sequentialPerImage() const;
+    double pipelinedPerImage() const;
+    double speedup() const;          // sequential / pipelined time
+    double fractionOfLimit() const;  // network-only / pipelined time: 1.0 = the network never waits
+    QJsonObject toJson() const;
+};
+
+struct RssResult {
+    std::vector<int> checkpoints;  // image counts at which the RSS was read
+    std::vector<long> rssKiB;      // RunStats::currentRssKiB() as each checkpoint image was reported
+    RunStats stats;
+    double ratio() const;          // last / first checkpoint
+    QJsonObject toJson() const;
+};
+
+class Benchmark {
+public:
+    // options: everything but the scales, which each measurement names.
+    Benchmark(std::shared_ptr<const Model::Network> network, SegmentOptions options);
+
+    // Decodes each image once (to know its windows and to refuse a bad input up front).
+    Result<void> setImages(std::vector<BenchImage> images);
+    const std::vector<BenchImage> &images() const { return m_images; }
+
+    // One forward pass at each batch shape the runs use, so that no measurement pays for
+    // the first-call set-up of the convolution primitives.
+    void warmUp();
+    // repeats > 1: every time is the best of that many runs, the modes interleaved.
+    Result<ScaleSetResult> measure(const QList<double> &scales, int repeats = 1);
+    // A pipelined stream of max(checkpoints) images cycling over the inputs at scale 1.
+    Result<RssResult> measureRss(std::vector<int> checkpoints);
+
+    // Deterministic street-like pictures (sky, facades, road, a few boxes), PNG-encoded:
+    // the fallback when no photos are at hand.
+    static std::vector<BenchImage> syntheticImages(int count, int width, int height);
+
+    std::function<void(const QString &)> onProgress;
+
+private:
+    void progress(const QString &message) const;
+    Result<double> networkOnly(const QList<double> &scales, long long &windows, long long &passes) const;
+
+    std::shared_ptr<const Model::Network> m_network;
+    SegmentOptions m_options;
+    std::vector<BenchImage> m_images;
+};
+
+} // namespace SegScale::Pipeline

@@ -1,0 +1,166 @@
+// `segscale bench` end to end: the real executable and the real Cityscapes model on two
+// tiny pictures, one and two scales, a short memory run. Checks that the table, the
+// "labels identical" verdict and the JSON carry every number — never the timings
+// themselves, which depend on the machine and its load.
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace {
+
+struct Run {
+    int code = -1;
+    QString out;
+    QString err;
+};
+
+} // namespace
+
+class TestBenchCli : public QObject {
+    Q_OBJECT
+
+    QString m_cli;
+    QString m_model;
+    QTemporaryDir m_dir;
+
+    Run run(const QStringList &args)
+    {
+        QProcess p;
+        p.start(m_cli, QStringList{QStringLiteral("bench")} + args);
+        Run r;
+        if (!p.waitForFinished(240'000)) {
+            p.kill();
+            p.waitForFinished();
+            r.err = QStringLiteral("timed out");
+            return r;
+        }
+        r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+        r.out = QString::fromUtf8(p.readAllStandardOutput());
+        r.err = QString::fromUtf8(p.readAllStandardError());
+        return r;
+    }
+
+    QStringList tinyArgs() const
+    {
+        return {QStringLiteral("--model"), m_model, QStringLiteral("--inputs"), m_dir.filePath(QStringLiteral("photos")),
+                QStringLiteral("--images"), QStringLiteral("2"), QStringLiteral("--base-size"), QStringLiteral("64"),
+                QStringLiteral("--crop"), QStringLiteral("48"), QStringLiteral("--no-flip"), QStringLiteral("--batch"),
+                QStringLiteral("2"), QStringLiteral("--threads"), QStringLiteral("1")};
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        m_cli = qEnvironmentVariable("SEGSCALE_CLI");
+        if (m_cli.isEmpty() || !QFileInfo(m_cli).isExecutable())
+            QSKIP("SEGSCALE_CLI does not name a built segscale executable (build the segscale target)");
+        m_model = qEnvironmentVariable("SEGSCALE_SHARED_DIR") + QStringLiteral("/models/espnet-cityscapes");
+        if (!QFileInfo::exists(m_model + QStringLiteral("/model.json")))
+            QSKIP("no model card at $SEGSCALE_SHARED_DIR/models/espnet-cityscapes (../shared is absent)");
+        QVERIFY(m_dir.isValid());
+        // Two tiny street-ish pictures of different shapes, so that the scale pyramid,
+        // padding and several windows per level all happen.
+        QVERIFY(QDir().mkpath(m_dir.filePath(QStringLiteral("photos"))));
+        for (int i = 0; i < 2; ++i) {
+            cv::Mat img(i == 0 ? 60 : 72, i == 0 ? 80 : 56, CV_8UC3, cv::Scalar(200, 170, 120));
+            cv::rectangle(img, cv::Rect(0, img.rows / 2, img.cols, img.rows / 2), cv::Scalar(110, 105, 100), cv::FILLED);
+            cv::rectangle(img, cv::Rect(5 + 10 * i, 20, 20, 15), cv::Scalar(40, 40, 200), cv::FILLED);
+            const QString path = m_dir.filePath(QStringLiteral("photos/tiny%1.png").arg(i));
+            QVERIFY(cv::imwrite(path.toStdString(), img));
+        }
+    }
+
+    void usageErrors()
+    {
+        QCOMPARE(run({QStringLiteral("--help")}).code, 0);
+        QCOMPARE(run({}).code, 2);  // no --model
+        QCOMPARE(run(tinyArgs() + QStringList{QStringLiteral("--scale-sets"), QStringLiteral("1;zero")}).code, 2);
+        QCOMPARE(run(tinyArgs() + QStringList{QStringLiteral("--mode"), QStringLiteral("sequential")}).code, 2);
+        QCOMPARE(run(tinyArgs() + QStringList{QStringLiteral("--rss-images"), QStringLiteral("100")}).code, 2);
+        QCOMPARE(run(tinyArgs() + QStringList{QStringLiteral("--images"), QStringLiteral("0")}).code, 2);
+    }
+
+    void tableAndJson()
+    {
+        const QString jsonPath = m_dir.filePath(QStringLiteral("bench.json"));
+        const Run r = run(tinyArgs() + QStringList{QStringLiteral("--scale-sets"), QStringLiteral("1;0.5,1"), QStringLiteral("--json"),
+                                                   jsonPath, QStringLiteral("--rss-images"), QStringLiteral("2,4")});
+        QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+
+        // The table: a header, one row per scale set, the verdict, the memory line.
+        QVERIFY2(r.out.contains(QStringLiteral("network-only s/img")), qPrintable(r.out));
+        QVERIFY(r.out.contains(QStringLiteral("sequential s/img")));
+        QVERIFY(r.out.contains(QStringLiteral("pipelined s/img")));
+        QVERIFY(r.out.contains(QStringLiteral("peak RSS MiB")));
+        QVERIFY2(r.out.contains(QStringLiteral("\nlabels identical: yes\n")), qPrintable(r.out));
+        QVERIFY2(r.out.contains(QStringLiteral("\nRSS image 2: ")), qPrintable(r.out));
+        int rows = 0;
+        for (const QString &line : r.out.split(QLatin1Char('\n')))
+            if (line.startsWith(QStringLiteral("1 ")) || line.startsWith(QStringLiteral("0.5,1 ")))
+                ++rows;
+        QCOMPARE(rows, 2);
+
+        QFile f(jsonPath);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QJsonParseError error;
+        const QJsonObject json = QJsonDocument::fromJson(f.readAll(), &error).object();
+        QCOMPARE(error.error, QJsonParseError::NoError);
+        QCOMPARE(json[QStringLiteral("labels_identical")].toBool(), true);
+        QCOMPARE(json[QStringLiteral("images")].toArray().size(), 2);
+        QCOMPARE(json[QStringLiteral("settings")].toObject()[QStringLiteral("crop")].toInt(), 48);
+        QCOMPARE(json[QStringLiteral("settings")].toObject()[QStringLiteral("flip")].toBool(), false);
+        QVERIFY(json[QStringLiteral("machine")].toObject()[QStringLiteral("cores")].toInt() >= 1);
+
+        const QJsonArray sets = json[QStringLiteral("scale_sets")].toArray();
+        QCOMPARE(sets.size(), 2);
+        const QList<int> scaleCounts{1, 2};
+        for (int i = 0; i < sets.size(); ++i) {
+            const QJsonObject s = sets[i].toObject();
+            QCOMPARE(s[QStringLiteral("scales")].toArray().size(), scaleCounts[i]);
+            QCOMPARE(s[QStringLiteral("images")].toInt(), 2);
+            QVERIFY(s[QStringLiteral("windows_per_image")].toDouble() >= scaleCounts[i]);
+            QVERIFY(s[QStringLiteral("network_only")].toObject()[QStringLiteral("seconds_per_image")].toDouble() > 0);
+            QVERIFY(s[QStringLiteral("network_only")].toObject()[QStringLiteral("forward_passes")].toInt() >= 1);
+            QVERIFY(s[QStringLiteral("speedup_pipelined_vs_sequential")].toDouble() > 0);
+            QVERIFY(s[QStringLiteral("fraction_of_network_limit")].toDouble() > 0);
+            QCOMPARE(s[QStringLiteral("labels_identical")].toBool(), true);
+            QCOMPARE(s[QStringLiteral("images_compared")].toInt(), 2);
+            QCOMPARE(s[QStringLiteral("differing_pixels")].toInt(), 0);
+            for (const QString &mode : {QStringLiteral("sequential"), QStringLiteral("pipelined")}) {
+                const QJsonObject m = s[mode].toObject();
+                QCOMPARE(m[QStringLiteral("mode")].toString(), mode);
+                QCOMPARE(m[QStringLiteral("images_done")].toInt(), 2);
+                QCOMPARE(m[QStringLiteral("images_failed")].toInt(), 0);
+                QVERIFY(m[QStringLiteral("seconds_per_image")].toDouble() > 0);
+                QVERIFY(m[QStringLiteral("run_peak_rss_kib")].toInteger() > 0);
+                // A window and its flip count once; both schedules see the same windows.
+                QCOMPARE(m[QStringLiteral("windows")].toInteger(), s[QStringLiteral("windows")].toInteger());
+                const QJsonObject busy = m[QStringLiteral("stage_busy_seconds")].toObject();
+                for (const char *stage : {"decode", "preprocess", "infer", "combine", "report"})
+                    QVERIFY2(busy.contains(QLatin1StringView(stage)), stage);
+            }
+        }
+
+        const QJsonObject rss = json[QStringLiteral("rss_flatness")].toObject();
+        QCOMPARE(rss[QStringLiteral("images")].toArray(), (QJsonArray{2, 4}));
+        const QJsonArray kib = rss[QStringLiteral("rss_kib")].toArray();
+        QCOMPARE(kib.size(), 2);
+        QVERIFY(kib[0].toInteger() > 0 && kib[1].toInteger() > 0);
+        QVERIFY(rss[QStringLiteral("ratio_last_to_first")].toDouble() > 0);
+        QCOMPARE(rss[QStringLiteral("run")].toObject()[QStringLiteral("images_done")].toInt(), 4);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestBenchCli)
+#include "tst_benchcli.moc"
