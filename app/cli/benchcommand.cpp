@@ -6,6 +6,7 @@
 #include "command.h"
 #include "inferenceoptions.h"
 
+#include "model/modelregistry.h"
 #include "model/network.h"
 #include "model/networkloader.h"
 #include "pipeline/benchmark.h"
@@ -210,7 +211,7 @@ int runBench(const QStringList &args)
         rssCounts = *counts;
     }
 
-    auto card = Model::ModelCard::load(parser.value(QStringLiteral("model")));
+    auto card = Model::ModelCard::load(Model::ModelRegistry::resolveModelPath(parser.value(QStringLiteral("model"))));
     if (!card)
         return fail(ExitUsage, card.error().message);
     auto options = readInferenceOptions(parser, *card);

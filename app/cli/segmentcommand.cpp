@@ -6,6 +6,7 @@
 #include "interruptwatcher.h"
 #include "progressprinter.h"
 
+#include "model/modelregistry.h"
 #include "model/network.h"
 #include "model/networkloader.h"
 #include "pipeline/csvresultsink.h"
@@ -156,7 +157,7 @@ int runSegment(const QStringList &args)
     if (parser.positionalArguments().isEmpty())
         return fail(ExitUsage, QStringLiteral("no INPUT given: name image files or folders"));
 
-    auto card = Model::ModelCard::load(parser.value(QStringLiteral("model")));
+    auto card = Model::ModelCard::load(Model::ModelRegistry::resolveModelPath(parser.value(QStringLiteral("model"))));
     if (!card)
         return fail(ExitUsage, card.error().message);
     auto options = readInferenceOptions(parser, *card);

@@ -7,6 +7,7 @@
 #include "jobs/jobstore.h"
 #include "jobs/studyexporter.h"
 #include "model/modelcard.h"
+#include "model/modelregistry.h"
 #include "pipeline/storagefetcher.h"
 #include "storage/credentials.h"
 
@@ -165,7 +166,7 @@ int create(const QStringList &args)
     if (QFileInfo::exists(path))
         return usageError(cmd, QStringLiteral("%1 already exists; a study is created once (use another file name)").arg(path));
 
-    auto card = Model::ModelCard::load(p.value(model));
+    auto card = Model::ModelCard::load(Model::ModelRegistry::resolveModelPath(p.value(model)));
     if (!card)
         return failure(cmd, card.error());
     Jobs::StudySettings s;

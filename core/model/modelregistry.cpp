@@ -1,6 +1,7 @@
 #include "model/modelregistry.h"
 
 #include <QDir>
+#include <QFileInfo>
 #include <QStandardPaths>
 
 namespace SegScale::Model {
@@ -91,6 +92,14 @@ QString ModelRegistry::cacheRoot(const QString &overrideDir)
     if (!env.isEmpty())
         return QDir(env).absolutePath();
     return QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation) + QStringLiteral("/models");
+}
+
+QString ModelRegistry::resolveModelPath(const QString &pathOrName)
+{
+    if (QFileInfo::exists(pathOrName) || pathOrName.contains(QLatin1Char('/')))
+        return pathOrName;
+    const QString cached = QDir(cacheRoot()).filePath(pathOrName);
+    return QFileInfo::exists(QDir(cached).filePath(QStringLiteral("model.json"))) ? cached : pathOrName;
 }
 
 QString ModelRegistry::urlEnvironmentVariable(const QString &name)

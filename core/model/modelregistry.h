@@ -37,6 +37,9 @@ public:
     // Where pulled models live: overrideDir (--cache), else $SEGSCALE_MODEL_CACHE, else
     // QStandardPaths::AppLocalDataLocation + "/models". A model NAME is in <root>/NAME.
     static QString cacheRoot(const QString &overrideDir = {});
+    // What --model names: an existing path as it is, else a pulled model of that name in
+    // the cache (so `segment --model espnet-cityscapes` works after `model pull`).
+    static QString resolveModelPath(const QString &pathOrName);
     // The download URL: overrideUrl (--url), else $SEGSCALE_MODEL_URL_<NAME> (upper case,
     // '-' -> '_': SEGSCALE_MODEL_URL_ESPNET_CITYSCAPES), else the entry's own. For mirrors
     // and tests.
