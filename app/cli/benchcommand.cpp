@@ -242,7 +242,7 @@ int runBench(const QStringList &args)
                                  .arg(options->baseSize)
                                  .arg(options->crop)
                                  .arg(options->flip ? QStringLiteral("on") : QStringLiteral("off"))
-                                 .arg(options->batch)
+                                 .arg(options->effectiveBatch())
                                  .arg(threads)
                                  .arg(options->device);
     const QString loadAtStart = loadAverage();
@@ -333,7 +333,7 @@ int runBench(const QStringList &args)
                                                      {QStringLiteral("crop"), options->crop},
                                                      {QStringLiteral("flip"), options->flip},
                                                      {QStringLiteral("stride_rate"), options->strideRate},
-                                                     {QStringLiteral("batch"), options->batch},
+                                                     {QStringLiteral("batch"), options->effectiveBatch()},
                                                      {QStringLiteral("threads"), threads},
                                                      {QStringLiteral("device"), options->device},
                                                      {QStringLiteral("repeat"), repeats}}},

@@ -10,7 +10,7 @@ void addInferenceOptions(QCommandLineParser &parser)
         {QStringLiteral("crop"), QStringLiteral("Sliding window size in pixels (default: the card's)."), QStringLiteral("N")},
         {QStringLiteral("flip"), QStringLiteral("Average each window with its horizontal flip.")},
         {QStringLiteral("no-flip"), QStringLiteral("Do not average with the flip.")},
-        {QStringLiteral("batch"), QStringLiteral("Windows per network forward pass in pipelined mode (default 8)."), QStringLiteral("N")},
+        {QStringLiteral("batch"), QStringLiteral("Windows per network forward pass in pipelined mode (default: 1 on CPU, where it keeps labels bit-identical to --mode sequential; 8 on CUDA)."), QStringLiteral("N")},
         {QStringLiteral("device"), QStringLiteral("cpu, cuda or cuda:N (default cpu)."), QStringLiteral("device")},
         {QStringLiteral("threads"), QStringLiteral("LibTorch intra-op threads (default: all cores)."), QStringLiteral("N")},
         {QStringLiteral("mode"), QStringLiteral("pipelined (default) or sequential (the reference one-window loop)."), QStringLiteral("mode")},
@@ -95,7 +95,7 @@ QString describeOptions(const Pipeline::SegmentOptions &o)
         .arg(o.crop)
         .arg(o.flip ? QStringLiteral("on") : QStringLiteral("off"),
              o.mode == Pipeline::EngineMode::Sequential ? QStringLiteral("sequential") : QStringLiteral("pipelined"))
-        .arg(o.batch)
+        .arg(o.effectiveBatch())
         .arg(o.device);
 }
 

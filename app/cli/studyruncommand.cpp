@@ -145,7 +145,7 @@ int runStudy(const QStringList &args)
     if (!options)
         return fail(ExitUsage, options.error().message);
     if (!parser.isSet(QStringLiteral("batch")))
-        options->batch = std::max(options->batch, settings.batch);
+        options->batch = settings.batch > 1 ? settings.batch : 0;  // 0: the device's automatic choice
     options->overlays = parser.isSet(QStringLiteral("overlays"));
     run.segment = *options;
 

@@ -198,7 +198,7 @@ void Benchmark::warmUp()
 {
     c10::InferenceMode guard;
     const int crop = m_options.crop;
-    for (int k : {1, std::max(1, m_options.batch)})
+    for (int k : {1, m_options.effectiveBatch()})
         (void)WindowInference::run(*m_network, torch::zeros({k, 3, crop, crop}), m_options.flip);
 }
 
@@ -207,7 +207,7 @@ Result<double> Benchmark::networkOnly(const QList<double> &scales, long long &wi
     c10::InferenceMode guard;
     const auto &card = m_network->card();
     TilingParams tiling{scales, m_options.baseSize, m_options.crop, m_options.strideRate};
-    const int batch = std::max(1, m_options.batch);
+    const int batch = m_options.effectiveBatch();
     DecodeOptions decode;
     decode.maxPixels = m_options.maxPixels;
     // Built outside the clock, in the order the pipelined engine feeds them (image by

@@ -336,7 +336,7 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
     wall.start();
     const auto &card = m_network->card();
     const SegmentOptions &o = m_options;
-    const int batch = std::max(1, o.batch);
+    const int batch = std::max(1, o.effectiveBatch());
     const int fetchThreads = std::max(1, std::min(o.fetchAhead, 8));
 
     BoundedQueue<Decoded> decoded(static_cast<size_t>(std::max(1, o.fetchAhead)));
@@ -383,7 +383,9 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
                 Decoded d = Impl::fetchAndDecode(*task, o);
                 busy.add(QStringLiteral("fetch"), d.times.fetch);
                 busy.add(QStringLiteral("decode"), d.times.decode);
-                if (!decoded.push(std::move(d)))
+                // After cancel(), an image not yet pre-processed is dropped, not finished:
+                // "in flight" means already on its way through the network.
+                if (m_cancel || !decoded.push(std::move(d)))
                     break;
             }
             if (--fetchersLeft == 0)
@@ -394,6 +396,8 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
     // Stage 2: pre-processing: every window of every level of an image, normalised.
     ThreadPtr preprocessor = startThread("segscale-preprocess", [&] {
         while (auto d = decoded.pop()) {
+            if (m_cancel)
+                continue;  // drain without starting anything new
             if (!d->image) {
                 finished.push(Finished{nullptr, d->task, {}, {}, d->image.error()});
                 continue;
@@ -401,6 +405,10 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
             inFlight.acquire();
             if (m_abort)
                 break;
+            if (m_cancel) {
+                inFlight.release();
+                continue;
+            }
             QElapsedTimer t;
             t.start();
             auto job = std::make_shared<ImageJob>();

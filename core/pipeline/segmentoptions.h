@@ -22,7 +22,11 @@ struct SegmentOptions {
 
     // How the work is scheduled; none of these changes a label.
     EngineMode mode = EngineMode::Pipelined;
-    int batch = 8;          // windows per forward pass (pipelined)
+    // Windows per forward pass (pipelined). 0 = automatic: 1 on the CPU, where oneDNN picks
+    // batch-size-dependent kernels (labels could then differ from the sequential reference
+    // at near-tie pixels) and bigger batches gain nothing; 8 on CUDA, where they pay.
+    int batch = 0;
+    int effectiveBatch() const { return batch > 0 ? batch : (device.startsWith(QLatin1StringView("cuda")) ? 8 : 1); }
     QString device = QStringLiteral("cpu");
     int threads = 0;        // LibTorch intra-op threads; 0 = all cores
     int fetchAhead = 4;     // images fetched/decoded ahead of the network
