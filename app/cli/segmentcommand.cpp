@@ -75,6 +75,8 @@ std::variant<std::unique_ptr<Pipeline::StorageFetcher>, int> connectStorages(con
     for (const QString &input : parser.positionalArguments())
         if (Pipeline::StorageFetcher::isRemote(input))
             remote.append(input);
+    if (parser.isSet(QStringLiteral("labels-to")))
+        remote.append(parser.value(QStringLiteral("labels-to")));
     Storage::StorageOptions options;
     options.knownHostsPath = parser.value(QStringLiteral("known-hosts"));
     if (remote.isEmpty())
@@ -134,6 +136,7 @@ int runSegment(const QStringList &args)
         {QStringLiteral("overlays"), QStringLiteral("Also write overlays/<name>.jpg: the class colours over the photo.")},
         {QStringLiteral("stats-json"), QStringLiteral("Write run statistics (per-stage seconds, images/s, queues, peak RSS) to FILE."), QStringLiteral("FILE")},
         {QStringLiteral("include"), QStringLiteral("File patterns searched in folders (repeatable; default: common image types)."), QStringLiteral("GLOB")},
+        {QStringLiteral("labels-to"), QStringLiteral("Write labels/ and overlays/ to this sftp:// folder on the storage server instead of under --out (the CSV files stay in --out)."), QStringLiteral("URL")},
         {QStringLiteral("known-hosts"), QStringLiteral("Known host keys file for sftp:// inputs (default ~/.ssh/known_hosts)."), QStringLiteral("FILE")},
         {QStringLiteral("credentials"), QStringLiteral("Credentials file for sftp:// inputs, mode 0600 (default %1 if it exists, "
                                                        "else ssh-agent and ~/.ssh keys).").arg(Storage::Credentials::defaultPath()),
@@ -190,7 +193,19 @@ int runSegment(const QStringList &args)
     err.flush();
 
     const QString outDir = parser.value(QStringLiteral("out"));
-    Pipeline::OutputWriter writer(outDir, card->palette, options->overlays, (*network)->untrained());
+    std::shared_ptr<Storage::Storage> labelStorage;
+    QString labelDir = outDir;
+    if (parser.isSet(QStringLiteral("labels-to"))) {
+        auto url = Pipeline::StorageFetcher::parseRemote(parser.value(QStringLiteral("labels-to")));
+        if (!url)
+            return fail(ExitUsage, QStringLiteral("--labels-to: ") + url.error().message);
+        auto storage = fetcher.storageFor(*url);  // connected (and checked) up front already
+        if (!storage)
+            return fail(ExitUsage, QStringLiteral("--labels-to: ") + storage.error().message);
+        labelStorage = *storage;
+        labelDir = url->path;
+    }
+    Pipeline::OutputWriter writer(labelDir, card->palette, options->overlays, (*network)->untrained(), labelStorage);
     if (auto r = writer.prepare(); !r)
         return fail(ExitUsage, r.error().message);
     Pipeline::CsvResultSink sink(outDir, card->classes);

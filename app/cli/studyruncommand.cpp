@@ -55,7 +55,7 @@ int runStudy(const QStringList &args)
         "2 bad usage or unusable model, 1 database/storage failure, 130 interrupted."));
     parser.addHelpOption();
     parser.addOptions({
-        {QStringLiteral("out"), QStringLiteral("Folder for labels/ and overlays/ (default: <study>-outputs beside the database)."), QStringLiteral("DIR")},
+        {QStringLiteral("out"), QStringLiteral("Folder for labels/ and overlays/, local or sftp://user@host:port/folder (default: <study>-outputs beside the database)."), QStringLiteral("DIR")},
         {QStringLiteral("overlays"), QStringLiteral("Also write overlays/<name>.jpg.")},
         {QStringLiteral("workers"), QStringLiteral("Engines in this process, sharing the model (default 1)."), QStringLiteral("N")},
         {QStringLiteral("worker"), QStringLiteral("Worker name recorded with leases (default <host>-local); a restart with the same name reclaims its leases at once."), QStringLiteral("NAME")},
@@ -185,10 +185,6 @@ int runStudy(const QStringList &args)
     const QFileInfo dbInfo(database);
     const QString outDir = parser.isSet(QStringLiteral("out")) ? parser.value(QStringLiteral("out"))
                                                                 : dbInfo.absolutePath() + QLatin1Char('/') + dbInfo.completeBaseName() + QStringLiteral("-outputs");
-    Pipeline::OutputWriter writer(outDir, card->palette, options->overlays, (*network)->untrained());
-    if (auto r = writer.prepare(); !r)
-        return fail(ExitUsage, r.error().message);
-
     Storage::Credentials credentials;
     if (parser.isSet(QStringLiteral("credentials"))) {
         auto c = Storage::Credentials::load(parser.value(QStringLiteral("credentials")));
@@ -201,6 +197,23 @@ int runStudy(const QStringList &args)
     Storage::StorageOptions storageOptions;
     storageOptions.knownHostsPath = parser.value(QStringLiteral("known-hosts"));
     Pipeline::StorageFetcher fetcher(credentials, storageOptions);
+
+    // Label maps may go straight to the storage server (--out sftp://host/folder).
+    std::shared_ptr<Storage::Storage> labelStorage;
+    QString labelDir = outDir;
+    if (Pipeline::StorageFetcher::isRemote(outDir)) {
+        auto url = Pipeline::StorageFetcher::parseRemote(outDir);
+        if (!url)
+            return fail(ExitUsage, QStringLiteral("--out: ") + url.error().message);
+        auto storage = fetcher.storageFor(*url);
+        if (!storage)
+            return fail(ExitUsage, QStringLiteral("--out: ") + storage.error().toString());
+        labelStorage = *storage;
+        labelDir = url->path;
+    }
+    Pipeline::OutputWriter writer(labelDir, card->palette, options->overlays, (*network)->untrained(), labelStorage);
+    if (auto r = writer.prepare(); !r)
+        return fail(ExitUsage, r.error().message);
 
     QTextStream err(stderr);
     err << "study: " << database << " (" << before.done << " done, " << before.failed << " failed, " << before.pending

@@ -1,5 +1,7 @@
 #include "pipeline/outputwriter.h"
 
+#include "storage/storage.h"
+
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -9,13 +11,17 @@
 
 namespace SegScale::Pipeline {
 
-OutputWriter::OutputWriter(QString outputDir, std::vector<Model::Rgb> palette, bool overlays, bool untrained)
-    : m_dir(std::move(outputDir)), m_palette(std::move(palette)), m_overlays(overlays), m_untrained(untrained)
+OutputWriter::OutputWriter(QString outputDir, std::vector<Model::Rgb> palette, bool overlays, bool untrained,
+                           std::shared_ptr<Storage::Storage> remote)
+    : m_dir(std::move(outputDir)), m_palette(std::move(palette)), m_overlays(overlays), m_untrained(untrained),
+      m_remote(std::move(remote))
 {
 }
 
 Result<void> OutputWriter::prepare() const
 {
+    if (m_remote)
+        return {};  // Storage::write creates the folders it needs
     QDir dir(m_dir);
     if (!dir.mkpath(QStringLiteral("labels")) || (m_overlays && !dir.mkpath(QStringLiteral("overlays"))))
         return Error{ErrorCategory::Usage, QStringLiteral("cannot create the output folder %1").arg(m_dir)};
@@ -25,6 +31,12 @@ Result<void> OutputWriter::prepare() const
 Result<void> OutputWriter::saveAtomically(const QString &relativePath, const std::vector<unsigned char> &bytes) const
 {
     const QString path = QDir(m_dir).filePath(relativePath);
+    if (m_remote) {
+        auto written = m_remote->write(path, QByteArray(reinterpret_cast<const char *>(bytes.data()), static_cast<qsizetype>(bytes.size())));
+        if (!written)
+            return written.error();
+        return {};
+    }
     QDir().mkpath(QFileInfo(path).absolutePath());
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly))

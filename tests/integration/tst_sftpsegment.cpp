@@ -315,6 +315,46 @@ private Q_SLOTS:
         QCOMPARE(QDir(out + QStringLiteral("/labels")).entryList(QDir::Files).size(), 24);
     }
 
+    void labelsWrittenToTheStorageServer()
+    {
+        // segment: local photos in, label maps and overlays out to the storage server.
+        const QString localOut = m_work.path() + QStringLiteral("/to-server-local");
+        const QString remoteDir = m_sshd.dataDir() + QStringLiteral("/results/segment");
+        const Run r = run(segmentArgs(localOut) << QStringLiteral("--overlays") << QStringLiteral("--labels-to") << m_sshd.url(remoteDir)
+                                                << connection() << m_photos);
+        QVERIFY2(r.exitCode == 3, qPrintable(r.err));  // corrupt.jpg
+        const Run reference = run(segmentArgs(m_work.path() + QStringLiteral("/to-server-reference")) << m_photos);
+        QVERIFY2(reference.exitCode == 3, qPrintable(reference.err));
+        for (const QString &name : m_names) {
+            const QString stem = QFileInfo(name).completeBaseName();
+            const QByteArray onServer = readAll(remoteDir + QStringLiteral("/labels/") + stem + QStringLiteral(".png"));
+            QVERIFY2(!onServer.isEmpty(), qPrintable(stem));
+            QCOMPARE(onServer, readAll(m_work.path() + QStringLiteral("/to-server-reference/labels/") + stem + QStringLiteral(".png")));
+            QVERIFY(QFileInfo(remoteDir + QStringLiteral("/overlays/") + stem + QStringLiteral(".jpg")).size() > 0);
+            QVERIFY(!QFileInfo::exists(localOut + QStringLiteral("/labels/") + stem + QStringLiteral(".png")));
+        }
+        QCOMPARE(compositionByFileName(localOut), compositionByFileName(m_work.path() + QStringLiteral("/to-server-reference")));
+
+        // study run: images fetched from the server, label maps written back to it.
+        const QString study = m_work.path() + QStringLiteral("/remote-run.db");
+        QCOMPARE(run({QStringLiteral("study"), QStringLiteral("create"), study, QStringLiteral("--model"), m_model, QStringLiteral("--base-size"),
+                      QStringLiteral("256"), QStringLiteral("--crop"), QStringLiteral("256"), QStringLiteral("--no-flip")})
+                     .exitCode,
+                 0);
+        const Run added = run(QStringList{QStringLiteral("study"), QStringLiteral("add"), study, m_sshd.url(m_photos)} << connection());
+        QVERIFY2(added.exitCode == 0, qPrintable(added.err));
+        const QString studyOut = m_sshd.dataDir() + QStringLiteral("/results/study");
+        const Run ran = run(QStringList{QStringLiteral("study"), QStringLiteral("run"), study, QStringLiteral("--out"), m_sshd.url(studyOut)}
+                            << connection());
+        QVERIFY2(ran.exitCode == 3, qPrintable(ran.err));  // corrupt.jpg failed, 3 done
+        QVERIFY2(ran.err.contains(QStringLiteral("this run: 3 done, 1 failed")), qPrintable(ran.err));
+        for (const QString &name : m_names) {
+            const QString stem = QFileInfo(name).completeBaseName();
+            QCOMPARE(readAll(studyOut + QStringLiteral("/labels/") + stem + QStringLiteral(".png")),
+                     readAll(m_work.path() + QStringLiteral("/to-server-reference/labels/") + stem + QStringLiteral(".png")));
+        }
+    }
+
     void studyAddRecordsRemoteImages()
     {
         const QString study = m_work.path() + QStringLiteral("/study.db");
