@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <unistd.h>
 
 namespace SegScale::Cli {
 std::vector<Command> &commandRegistry()
@@ -19,10 +20,14 @@ std::vector<Command> &commandRegistry()
 int main(int argc, char **argv)
 {
     // OpenMP threads that spin between LibTorch calls steal the cores the other stages
-    // (and the sequential loop's own combine) need: measured 6x slower per window on a
-    // loaded 2-core machine. Passive waiting costs nothing measurable. Set before LibTorch
-    // starts its thread pool; a user's own setting wins.
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+    // (and the sequential loop's own combine) need: measured up to 6x slower per window on
+    // a loaded 2-core machine. libgomp reads its environment when it is loaded, before
+    // main(), so setting the variable here is too late: re-execute once with it set. A
+    // user's own setting wins.
+    if (!std::getenv("OMP_WAIT_POLICY")) {
+        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+        execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+    }
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("segscale"));
     QCoreApplication::setOrganizationName(QStringLiteral("SegScale"));
