@@ -34,8 +34,11 @@ void ProgressPrinter::update(qint64 done, qint64 failed, bool force)
     const qint64 now = m_clock.elapsed();
     if (!force && now - m_lastPrint < (m_tty ? 250 : 5000))
         return;
-    m_lastPrint = now;
     const QByteArray text = line(done, failed).toUtf8();
+    if (force && !m_tty && done + failed == m_lastFinished)
+        return;  // the final line would repeat the last one
+    m_lastPrint = now;
+    m_lastFinished = done + failed;
     if (m_tty)
         std::fprintf(stderr, "\r%s\033[K", text.constData());
     else

@@ -21,6 +21,7 @@ private:
     QString m_what;
     QElapsedTimer m_clock;
     qint64 m_lastPrint = -1000000;
+    qint64 m_lastFinished = -1;
     bool m_tty;
 };
 
