@@ -22,6 +22,7 @@
 #include <QUrl>
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 
 namespace SegScale::Cli {
@@ -517,16 +518,15 @@ int status(const QStringList &args)
 
 // --- errors, retry, reset ------------------------------------------------------------
 
-int errors(const QStringList &args)
+// errors and retry share their shape: STUDY.db [--category C], then one call on the store.
+int withCategory(const QStringList &args, const QString &description,
+                 const std::function<int(JobStore &, std::optional<ErrorCategory>, const QString &cmd)> &action)
 {
     QCommandLineParser p;
     const QCommandLineOption category(QStringLiteral("category"), QStringLiteral("Only this category (") + kCategories + u')',
                                       QStringLiteral("C"));
     p.addOption(category);
-    if (auto stop = parse(p, args, QStringLiteral("STUDY.db [--category C]"),
-                          QStringLiteral("Lists the failed images with their last error, one per line: "
-                                         "image<TAB>category<TAB>message."),
-                          1))
+    if (auto stop = parse(p, args, QStringLiteral("STUDY.db [--category C]"), description, 1))
         return *stop;
     const QString cmd = args.first();
     bool bad = false;
@@ -536,44 +536,42 @@ int errors(const QStringList &args)
     auto store = openStudy(p.positionalArguments().first());
     if (!store)
         return failure(cmd, store.error());
-    auto list = (*store)->failedImages(c);
-    if (!list)
-        return failure(cmd, list.error());
-    for (const auto &e : *list) {
-        QString message = e.message;
-        message.replace(QLatin1Char('\n'), QLatin1Char(' '));
-        out() << e.location << '\t' << e.category << '\t' << message << '\n';
-    }
-    out().flush();
-    err() << list->size() << " failed image" << (list->size() == 1 ? "" : "s") << '\n';
-    return ExitOk;
+    return action(**store, c, cmd);
+}
+
+int errors(const QStringList &args)
+{
+    return withCategory(args,
+                        QStringLiteral("Lists the failed images with their last error, one per line: "
+                                       "image<TAB>category<TAB>message."),
+                        [](JobStore &store, std::optional<ErrorCategory> c, const QString &cmd) {
+                            auto list = store.failedImages(c);
+                            if (!list)
+                                return failure(cmd, list.error());
+                            for (const auto &e : *list) {
+                                QString message = e.message;
+                                message.replace(QLatin1Char('\n'), QLatin1Char(' '));
+                                out() << e.location << '\t' << e.category << '\t' << message << '\n';
+                            }
+                            out().flush();
+                            err() << list->size() << " failed image" << (list->size() == 1 ? "" : "s") << '\n';
+                            return int(ExitOk);
+                        });
 }
 
 int retry(const QStringList &args)
 {
-    QCommandLineParser p;
-    const QCommandLineOption category(QStringLiteral("category"), QStringLiteral("Only this category (") + kCategories + u')',
-                                      QStringLiteral("C"));
-    p.addOption(category);
-    if (auto stop = parse(p, args, QStringLiteral("STUDY.db [--category C]"),
-                          QStringLiteral("Puts failed images (of one category, when given) back to pending with their "
-                                         "attempts reset, for the next run to try again."),
-                          1))
-        return *stop;
-    const QString cmd = args.first();
-    bool bad = false;
-    const auto c = parseCategory(p, category, &bad);
-    if (bad)
-        return usageError(cmd, QStringLiteral("unknown category \"%1\" (one of: %2)").arg(p.value(category), kCategories));
-    auto store = openStudy(p.positionalArguments().first());
-    if (!store)
-        return failure(cmd, store.error());
-    auto n = (*store)->retryFailed(c);
-    if (!n)
-        return failure(cmd, n.error());
-    out() << *n << " failed image" << (*n == 1 ? "" : "s") << " back to pending\n";
-    out().flush();
-    return ExitOk;
+    return withCategory(args,
+                        QStringLiteral("Puts failed images (of one category, when given) back to pending with their "
+                                       "attempts reset, for the next run to try again."),
+                        [](JobStore &store, std::optional<ErrorCategory> c, const QString &cmd) {
+                            auto n = store.retryFailed(c);
+                            if (!n)
+                                return failure(cmd, n.error());
+                            out() << *n << " failed image" << (*n == 1 ? "" : "s") << " back to pending\n";
+                            out().flush();
+                            return int(ExitOk);
+                        });
 }
 
 int reset(const QStringList &args)
