@@ -8,7 +8,6 @@
 
 #include "model/modelregistry.h"
 #include "model/network.h"
-#include "model/networkloader.h"
 #include "pipeline/benchmark.h"
 #include "pipeline/imagedecoder.h"
 #include "pipeline/inputcollector.h"
@@ -223,10 +222,7 @@ int runBench(const QStringList &args)
     if (!images)
         return fail(ExitUsage, images.error().message);
 
-    Model::LoadOptions load;
-    load.device = options->device;
-    load.threads = options->threads;
-    auto network = Model::NetworkLoader::load(*card, load);
+    auto network = loadNetwork(*card, *options);
     if (!network)
         return fail(ExitUsage, network.error().message);
 

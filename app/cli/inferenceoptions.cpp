@@ -1,5 +1,7 @@
 #include "inferenceoptions.h"
 
+#include "model/networkloader.h"
+
 namespace SegScale::Cli {
 
 void addInferenceOptions(QCommandLineParser &parser)
@@ -82,6 +84,14 @@ Result<Pipeline::SegmentOptions> readInferenceOptions(const QCommandLineParser &
             return Error{ErrorCategory::Usage, QStringLiteral("--max-pixels must be a positive integer")};
     }
     return o;
+}
+
+Result<std::shared_ptr<const Model::Network>> loadNetwork(const Model::ModelCard &card, const Pipeline::SegmentOptions &o)
+{
+    Model::LoadOptions load;
+    load.device = o.device;
+    load.threads = o.threads;
+    return Model::NetworkLoader::load(card, load);
 }
 
 QString describeOptions(const Pipeline::SegmentOptions &o)

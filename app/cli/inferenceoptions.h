@@ -7,6 +7,12 @@
 
 #include <QCommandLineParser>
 
+#include <memory>
+
+namespace SegScale::Model {
+class Network;
+}
+
 namespace SegScale::Cli {
 
 void addInferenceOptions(QCommandLineParser &parser);
@@ -14,5 +20,7 @@ void addInferenceOptions(QCommandLineParser &parser);
 Result<Pipeline::SegmentOptions> readInferenceOptions(const QCommandLineParser &parser, const Model::ModelCard &card);
 Result<QList<double>> parseScales(const QString &text);
 QString describeOptions(const Pipeline::SegmentOptions &o);
+// Loads the card's network on the options' device with their thread count.
+Result<std::shared_ptr<const Model::Network>> loadNetwork(const Model::ModelCard &card, const Pipeline::SegmentOptions &o);
 
 } // namespace SegScale::Cli

@@ -8,7 +8,6 @@
 
 #include "model/modelregistry.h"
 #include "model/network.h"
-#include "model/networkloader.h"
 #include "pipeline/csvresultsink.h"
 #include "pipeline/engine.h"
 #include "pipeline/imagedecoder.h"
@@ -178,10 +177,7 @@ int runSegment(const QStringList &args)
     if (!images)
         return fail(ExitUsage, images.error().message);
 
-    Model::LoadOptions load;
-    load.device = options->device;
-    load.threads = options->threads;
-    auto network = Model::NetworkLoader::load(*card, load);
+    auto network = loadNetwork(*card, *options);
     if (!network)
         return fail(ExitUsage, network.error().message);
     QTextStream err(stderr);

@@ -243,6 +243,40 @@ int create(const QStringList &args)
 // The same as the local branch of "add", for a dataset on an SFTP server: listed through
 // Storage::list, recorded as storage "sftp://user@host:port" (no secret) + dataset root +
 // paths relative to it, which is what a runner's StorageFetcher reads them back with.
+// The end of both `study add` branches (local folder, sftp:// folder): record the
+// storage and the dataset, add the images in chunks with progress, say what happened.
+int recordImages(JobStore &store, const QString &cmd, const QString &storageName, const QString &storageUrl,
+                 const QString &root, const QString &where, const QStringList &includes, const QStringList &excludes,
+                 const QList<Jobs::ImageEntry> &entries, qint64 excluded)
+{
+    auto storage = store.addStorage(storageName, storageUrl);
+    if (!storage)
+        return failure(cmd, storage.error());
+    auto dataset = store.addDataset(*storage, root, includes, excludes);
+    if (!dataset)
+        return failure(cmd, dataset.error());
+    constexpr qsizetype kChunk = 50'000;
+    Jobs::AddStats total;
+    ProgressLine adding(QStringLiteral("adding"));
+    for (qsizetype start = 0; start < entries.size(); start += kChunk) {
+        auto added = store.addImages(*dataset, entries.mid(start, kChunk));
+        if (!added)
+            return failure(cmd, added.error());
+        total.added += added->added;
+        total.skipped += added->skipped;
+        adding.update(start + std::min(kChunk, entries.size() - start), entries.size());
+    }
+    adding.finish();
+    out() << "added " << total.added << " images from " << where << " (" << total.skipped << " already in the study";
+    if (excluded)
+        out() << ", " << excluded << " excluded";
+    out() << ")\n";
+    out().flush();
+    if (entries.isEmpty())
+        err() << cmd << ": no file under " << where << " matches " << includes.join(QLatin1Char(' ')) << '\n';
+    return ExitOk;
+}
+
 int addRemote(const QString &cmd, const QString &studyPath, const QString &input,
               QStringList includes, const QStringList &excludePatterns, const QString &knownHostsPath,
               const std::optional<QString> &credentialsPath)
@@ -311,33 +345,8 @@ int addRemote(const QString &cmd, const QString &studyPath, const QString &input
     std::sort(entries.begin(), entries.end(), [](const auto &a, const auto &b) { return a.path < b.path; });
 
     const QString storageUrl = Pipeline::StorageFetcher::serverUrl(*url);
-    auto storage = (*store)->addStorage(storageUrl, storageUrl);
-    if (!storage)
-        return failure(cmd, storage.error());
-    auto dataset = (*store)->addDataset(*storage, root, includes, excludePatterns);
-    if (!dataset)
-        return failure(cmd, dataset.error());
-    constexpr qsizetype kChunk = 50'000;
-    Jobs::AddStats total;
-    ProgressLine adding(QStringLiteral("adding"));
-    for (qsizetype start = 0; start < entries.size(); start += kChunk) {
-        auto added = (*store)->addImages(*dataset, entries.mid(start, kChunk));
-        if (!added)
-            return failure(cmd, added.error());
-        total.added += added->added;
-        total.skipped += added->skipped;
-        adding.update(start + std::min(kChunk, entries.size() - start), entries.size());
-    }
-    adding.finish();
-    const QString where = Pipeline::StorageFetcher::location(storageUrl, root);
-    out() << "added " << total.added << " images from " << where << " (" << total.skipped << " already in the study";
-    if (excluded)
-        out() << ", " << excluded << " excluded";
-    out() << ")\n";
-    out().flush();
-    if (entries.isEmpty())
-        err() << cmd << ": no file under " << where << " matches " << includes.join(QLatin1Char(' ')) << '\n';
-    return ExitOk;
+    return recordImages(**store, cmd, storageUrl, storageUrl, root, Pipeline::StorageFetcher::location(storageUrl, root),
+                        includes, excludePatterns, entries, excluded);
 }
 
 // --- add -----------------------------------------------------------------------------
@@ -423,32 +432,8 @@ int add(const QStringList &args)
     // Sorted, so that images are leased in a stable, human-predictable order.
     std::sort(entries.begin(), entries.end(), [](const auto &a, const auto &b) { return a.path < b.path; });
 
-    auto storage = (*store)->addStorage(QStringLiteral("local"), QStringLiteral("file://"));
-    if (!storage)
-        return failure(cmd, storage.error());
-    auto dataset = (*store)->addDataset(*storage, root, includes, p.values(exclude));
-    if (!dataset)
-        return failure(cmd, dataset.error());
-    constexpr qsizetype kChunk = 50'000;
-    Jobs::AddStats total;
-    ProgressLine adding(QStringLiteral("adding"));
-    for (qsizetype start = 0; start < entries.size(); start += kChunk) {
-        auto added = (*store)->addImages(*dataset, entries.mid(start, kChunk));
-        if (!added)
-            return failure(cmd, added.error());
-        total.added += added->added;
-        total.skipped += added->skipped;
-        adding.update(start + std::min(kChunk, entries.size() - start), entries.size());
-    }
-    adding.finish();
-    out() << "added " << total.added << " images from " << root << " (" << total.skipped << " already in the study";
-    if (excluded)
-        out() << ", " << excluded << " excluded";
-    out() << ")\n";
-    out().flush();
-    if (entries.isEmpty())
-        err() << cmd << ": no file under " << root << " matches " << includes.join(QLatin1Char(' ')) << '\n';
-    return ExitOk;
+    return recordImages(**store, cmd, QStringLiteral("local"), QStringLiteral("file://"), root, root, includes,
+                        p.values(exclude), entries, excluded);
 }
 
 // --- status --------------------------------------------------------------------------

@@ -12,7 +12,6 @@
 #include "jobs/jobstore.h"
 #include "jobs/studysettings.h"
 #include "model/network.h"
-#include "model/networkloader.h"
 #include "pipeline/outputwriter.h"
 #include "pipeline/storagefetcher.h"
 #include "storage/credentials.h"
@@ -175,10 +174,7 @@ int runStudy(const QStringList &args)
         }
     }
 
-    Model::LoadOptions load;
-    load.device = options->device;
-    load.threads = options->threads;
-    auto network = Model::NetworkLoader::load(*card, load);
+    auto network = loadNetwork(*card, *options);
     if (!network)
         return fail(ExitUsage, network.error().message);
 
