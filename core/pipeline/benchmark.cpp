@@ -206,7 +206,7 @@ Result<double> Benchmark::networkOnly(const QList<double> &scales, long long &wi
 {
     c10::InferenceMode guard;
     const auto &card = m_network->card();
-    TilingParams tiling{scales, m_options.baseSize, m_options.crop, m_options.strideRate};
+    TilingParams tiling{toScaleVector(scales), m_options.baseSize, m_options.crop, m_options.strideRate};
     const int batch = m_options.effectiveBatch();
     DecodeOptions decode;
     decode.maxPixels = m_options.maxPixels;

@@ -44,7 +44,7 @@ auto guarded(const QString &name, F &&f) -> decltype(f())
 
 TilingParams tilingOf(const SegmentOptions &o)
 {
-    return TilingParams{o.scales, o.baseSize, o.crop, o.strideRate};
+    return TilingParams{toScaleVector(o.scales), o.baseSize, o.crop, o.strideRate};
 }
 
 DecodeOptions decodeOptionsOf(const SegmentOptions &o)

@@ -1,53 +1,22 @@
 #pragma once
-// Tiling: the geometry of the reference procedure (PSPNet tool/test.py) for one image —
-// the scale pyramid (long side = round(s * base_size), the other side in proportion),
-// the mean-colour padding up to the crop size (pad/2 top-left, the rest bottom-right)
-// and the sliding crop windows (stride ceil(crop * stride_rate), grid
-// ceil((H - crop) / stride) + 1, start = min(i * stride + crop, H) - crop).
-// Pure arithmetic, no pixels: both engines and the tests share it.
+// The pipeline sees the procedure's geometry (core/procedure/tiling.h) under its own
+// namespace: one definition, shared with the Qt-free device code.
+
+#include "procedure/tiling.h"
 
 #include <QList>
 
-#include <vector>
-
 namespace SegScale::Pipeline {
 
-struct TilingParams {
-    QList<double> scales{1.0};
-    int baseSize = 512;
-    int crop = 473;
-    double strideRate = 2.0 / 3.0;
-};
+using Procedure::ImagePlan;
+using Procedure::ScalePlan;
+using Procedure::Tiling;
+using Procedure::TilingParams;
+using Procedure::Window;
 
-struct Window {
-    int x = 0;
-    int y = 0;
-    friend bool operator==(const Window &, const Window &) = default;
-};
-
-struct ScalePlan {
-    double scale = 1.0;
-    int scaledWidth = 0, scaledHeight = 0;  // after the resize, before padding
-    int padTop = 0, padBottom = 0, padLeft = 0, padRight = 0;
-    int paddedWidth = 0, paddedHeight = 0;
-    int crop = 0;
-    int strideX = 0, strideY = 0;
-    int gridX = 0, gridY = 0;
-    std::vector<Window> windows;  // row-major, the reference's loop order
-};
-
-struct ImagePlan {
-    int width = 0, height = 0;
-    std::vector<ScalePlan> scales;
-    int windowCount() const;
-};
-
-class Tiling {
-public:
-    static ImagePlan plan(int width, int height, const TilingParams &params);
-    // Python 3's round(): halves go to the even neighbour (round(2.5) == 2). The
-    // reference computes sizes with it, so we must too.
-    static long long pythonRound(double value);
-};
+inline std::vector<double> toScaleVector(const QList<double> &scales)
+{
+    return std::vector<double>(scales.begin(), scales.end());
+}
 
 } // namespace SegScale::Pipeline

@@ -1,9 +1,9 @@
-#include "pipeline/tiling.h"
+#include "procedure/tiling.h"
 
 #include <algorithm>
 #include <cmath>
 
-namespace SegScale::Pipeline {
+namespace SegScale::Procedure {
 
 int ImagePlan::windowCount() const
 {
@@ -68,4 +68,4 @@ ImagePlan Tiling::plan(int width, int height, const TilingParams &params)
     return plan;
 }
 
-} // namespace SegScale::Pipeline
+} // namespace SegScale::Procedure
