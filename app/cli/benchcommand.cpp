@@ -152,10 +152,14 @@ int runBench(const QStringList &args)
 {
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
-        "Benchmark the engine as the seed paper's Tables 1-3 do: for each scale set, on the same images with the\n"
-        "network loaded once, time the network alone (the limit), the sequential reference loop and the pipelined\n"
-        "engine; check that both modes give identical labels. Prints a table on stdout; --json FILE has every number.\n"
-        "Exit codes: 0 done and labels identical, 1 labels differ or an image failed, 2 bad usage or unusable model."));
+        "Benchmark the engine as the seed paper's Tables 1-3 do: for each scale set, on the same images, time the\n"
+        "network alone (the limit: the optimised graph, batched as the pipelined engine batches), the sequential\n"
+        "baseline (the original one-window loop on the model as the reference code runs it: --baseline-graph\n"
+        "original, fp32) and the pipelined engine (--graph optimized, --precision); report how many pixels the two\n"
+        "label alike. Prints a table on stdout; --json FILE has every number.\n"
+        "Exit codes: 0 done (and, in fp32, at most 0.01% of pixels differ: near ties), 1 more differ or an image\n"
+        "failed, 2 bad usage or unusable model. With fp16/bf16 the agreement with the fp32 baseline is reported,\n"
+        "not judged."));
     parser.addHelpOption();
     parser.addOptions({
         {QStringLiteral("model"), QStringLiteral("Model folder (with model.json). Required."), QStringLiteral("PATH")},
@@ -167,6 +171,9 @@ int runBench(const QStringList &args)
         {QStringLiteral("json"), QStringLiteral("Write all numbers to FILE as JSON."), QStringLiteral("FILE")},
         {QStringLiteral("rss-images"), QStringLiteral("Also stream max(COUNTS) images at scale 1 (pipelined) and report the resident memory as "
                                                       "image COUNTS[i] is reported, e.g. 100,1000 (off by default: it takes a while)."), QStringLiteral("COUNTS")},
+        {QStringLiteral("baseline-graph"), QStringLiteral("Graph of the sequential baseline: original (default; the reference loop as written) or "
+                                                          "optimized (isolates what the schedule alone gains; labels then identical in fp32)."),
+         QStringLiteral("g")},
     });
     addInferenceOptions(parser);
     if (!parser.parse(args))
@@ -181,6 +188,13 @@ int runBench(const QStringList &args)
         return fail(ExitUsage, QStringLiteral("--model PATH is required (a folder with model.json)"));
     if (parser.isSet(QStringLiteral("mode")))
         return fail(ExitUsage, QStringLiteral("--mode does not apply: bench runs both modes"));
+    bool baselineOptimized = false;
+    if (parser.isSet(QStringLiteral("baseline-graph"))) {
+        const QString g = parser.value(QStringLiteral("baseline-graph"));
+        if (g != QLatin1StringView("original") && g != QLatin1StringView("optimized") && g != QLatin1StringView("optimised"))
+            return fail(ExitUsage, QStringLiteral("--baseline-graph must be original or optimized, not \"%1\"").arg(g));
+        baselineOptimized = g != QLatin1StringView("original");
+    }
     if (parser.isSet(QStringLiteral("scales")) && parser.isSet(QStringLiteral("scale-sets")))
         return fail(ExitUsage, QStringLiteral("give --scales (one set) or --scale-sets, not both"));
 
@@ -225,22 +239,40 @@ int runBench(const QStringList &args)
     auto network = loadNetwork(*card, *options);
     if (!network)
         return fail(ExitUsage, network.error().message);
+    Pipeline::SegmentOptions baselineOptions = *options;
+    baselineOptions.mode = Pipeline::EngineMode::Sequential;
+    baselineOptions.optimizeGraph = baselineOptimized;
+    baselineOptions.precision = Pipeline::Precision::Float32;
+    std::shared_ptr<const Model::Network> baseline = *network;
+    if (baselineOptions.optimizedGraph() != options->optimizedGraph() || baselineOptions.precision != options->precision) {
+        auto loaded = loadNetwork(*card, baselineOptions);
+        if (!loaded)
+            return fail(ExitUsage, loaded.error().message);
+        baseline = *loaded;
+    }
+    const bool judged = options->precision == Pipeline::Precision::Float32;
+    constexpr double maxDifferingFraction = 1e-4;  // fp32: "a handful of near-tie pixels" (DESIGN.md)
 
     QTextStream err(stderr);
     QTextStream out(stdout);
-    Pipeline::Benchmark bench(*network, *options);
+    Pipeline::Benchmark bench(*network, *options, baseline);
     bench.onProgress = [&](const QString &m) { err << "  " << m << '\n' << Qt::flush; };
     if (auto r = bench.setImages(std::move(*images)); !r)
         return fail(ExitUsage, r.error().message);
 
     const int threads = options->threads > 0 ? options->threads : QThread::idealThreadCount();
-    const QString settings = QStringLiteral("base size %1, crop %2, flip %3, batch %4, threads %5, device %6")
+    const QString settings = QStringLiteral("base size %1, crop %2, flip %3, batch %4, threads %5, device %6, pipelined: %7 graph, "
+                                            "%8, %9 combine; sequential baseline: %10 graph, fp32")
                                  .arg(options->baseSize)
                                  .arg(options->crop)
                                  .arg(options->flip ? QStringLiteral("on") : QStringLiteral("off"))
                                  .arg(options->effectiveBatch())
                                  .arg(threads)
-                                 .arg(options->device);
+                                 .arg(options->device,
+                                      options->optimizedGraph() ? QStringLiteral("optimized") : QStringLiteral("original"),
+                                      precisionName(options->precision),
+                                      options->tensorCombine() ? QStringLiteral("tensor") : QStringLiteral("host"),
+                                      baselineOptions.optimizedGraph() ? QStringLiteral("optimized") : QStringLiteral("original"));
     const QString loadAtStart = loadAverage();
     const QString machine = QStringLiteral("%1 cores, load average %2 at start").arg(QThread::idealThreadCount()).arg(loadAtStart);
     out << "model: " << (*network)->describe() << ((*network)->untrained() ? QStringLiteral(" (UNTRAINED: random weights)") : QString()) << '\n';
@@ -264,15 +296,16 @@ int runBench(const QStringList &args)
                              QStringLiteral("sequential s/img"), QStringLiteral("pipelined s/img"), QStringLiteral("speed-up"),
                              QStringLiteral("of limit"), QStringLiteral("decode s"), QStringLiteral("preprocess s"),
                              QStringLiteral("infer s"), QStringLiteral("combine s"), QStringLiteral("report s"),
-                             QStringLiteral("peak RSS MiB"), QStringLiteral("labels")};
+                             QStringLiteral("peak RSS MiB"), QStringLiteral("labels alike")};
     QList<QStringList> rows;
-    bool identical = true;
+    bool identical = true, withinTolerance = true;
     for (const auto &r : results) {
         auto busy = [&](const char *stage) {
             const auto it = r.pipelined.stageBusySeconds.find(QString::fromLatin1(stage));
             return QString::number(it == r.pipelined.stageBusySeconds.end() ? 0.0 : it->second, 'f', 2);
         };
         identical = identical && r.labelsIdentical();
+        withinTolerance = withinTolerance && r.imagesCompared == r.images && r.agreement() >= 1.0 - maxDifferingFraction;
         rows << QStringList{scalesText(r.scales),
                             QString::number(r.windowsPerImage(), 'f', 1),
                             QString::number(r.networkOnlyPerImage(), 'f', 3),
@@ -286,14 +319,28 @@ int runBench(const QStringList &args)
                             busy("combine"),
                             busy("report"),
                             QString::number(static_cast<double>(r.pipelinedPeakRssKiB) / 1024, 'f', 0),
-                            r.labelsIdentical() ? QStringLiteral("same")
-                                                : QStringLiteral("%1 img/%2 px differ").arg(r.imagesDiffering).arg(r.pixelsDiffering)};
+                            r.labelsIdentical() ? QStringLiteral("all")
+                                                : QStringLiteral("%1% (%2 px differ)").arg(100 * r.agreement(), 0, 'f', 4).arg(r.pixelsDiffering)};
     }
     out << '\n' << renderTable(header, rows);
     out << "(s/img: wall seconds per image; speed-up: sequential/pipelined; of limit: network-only/pipelined;\n"
            " stage columns: busy seconds of the pipelined run over all images; peak RSS: of the pipelined run"
         << (results.isEmpty() || results.first().peakRssPerRun ? QString() : QStringLiteral(", process-wide (no per-run reset)")) << ")\n";
-    out << "labels identical: " << (identical ? "yes" : "no") << '\n' << Qt::flush;
+    for (const auto &r : results) {
+        auto byScale = [](const Pipeline::RunStats &s, int images) {
+            QStringList parts;
+            for (const auto &[scale, t] : s.perScale)
+                parts << QStringLiteral("%1: %2 s (%3 win)").arg(scale).arg(images ? t.networkSeconds / images : 0, 0, 'f', 3).arg(images ? static_cast<double>(t.windows) / images : 0, 0, 'f', 1);
+            return parts.join(QStringLiteral(", "));
+        };
+        out << "network s/img by scale, scales " << scalesText(r.scales) << ": pipelined " << byScale(r.pipelined, r.images)
+            << "; sequential " << byScale(r.sequential, r.images) << '\n';
+    }
+    out << "labels: " << (identical ? QStringLiteral("identical")
+                                    : judged ? (withinTolerance ? QStringLiteral("within tolerance (at most 0.01% of pixels differ: near ties)")
+                                                                : QStringLiteral("MORE than 0.01% of pixels differ"))
+                                             : QStringLiteral("%1 vs fp32: agreement reported above, not judged").arg(precisionName(options->precision)))
+        << '\n' << Qt::flush;
 
     std::optional<Pipeline::RssResult> rss;
     if (!rssCounts.empty()) {
@@ -340,6 +387,11 @@ int runBench(const QStringList &args)
             {QStringLiteral("images"), names},
             {QStringLiteral("scale_sets"), sets},
             {QStringLiteral("labels_identical"), identical},
+            {QStringLiteral("labels_within_tolerance"), withinTolerance},
+            {QStringLiteral("tolerance_max_differing_fraction"), judged ? maxDifferingFraction : 1.0},
+            {QStringLiteral("precision"), precisionName(options->precision)},
+            {QStringLiteral("pipelined_graph"), options->optimizedGraph() ? QStringLiteral("optimized") : QStringLiteral("original")},
+            {QStringLiteral("baseline_graph"), baselineOptions.optimizedGraph() ? QStringLiteral("optimized") : QStringLiteral("original")},
         };
         if (rss)
             json[QStringLiteral("rss_flatness")] = rss->toJson();
@@ -347,8 +399,8 @@ int runBench(const QStringList &args)
         if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(json).toJson()) < 0 || !f.commit())
             return fail(ExitFailure, QStringLiteral("cannot write --json file %1").arg(f.fileName()));
     }
-    if (!identical)
-        return fail(ExitFailure, QStringLiteral("the sequential and pipelined runs labelled some pixels differently: the timings compare different results"));
+    if (judged && !withinTolerance)
+        return fail(ExitFailure, QStringLiteral("the sequential and pipelined runs labelled more than 0.01% of pixels differently: the timings compare different results"));
     return ExitOk;
 }
 

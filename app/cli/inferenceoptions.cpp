@@ -12,8 +12,18 @@ void addInferenceOptions(QCommandLineParser &parser)
         {QStringLiteral("crop"), QStringLiteral("Sliding window size in pixels (default: the card's)."), QStringLiteral("N")},
         {QStringLiteral("flip"), QStringLiteral("Average each window with its horizontal flip.")},
         {QStringLiteral("no-flip"), QStringLiteral("Do not average with the flip.")},
-        {QStringLiteral("batch"), QStringLiteral("Windows per network forward pass in pipelined mode (default: 1 on CPU, where it keeps labels bit-identical to --mode sequential; 8 on CUDA)."), QStringLiteral("N")},
-        {QStringLiteral("device"), QStringLiteral("cpu, cuda or cuda:N (default cpu)."), QStringLiteral("device")},
+        {QStringLiteral("batch"), QStringLiteral("Windows per network forward pass in pipelined mode, filled across scales, flips and images "
+                                                 "(default: 1 on CPU, where bigger batches gain nothing and oneDNN's batch-dependent kernels "
+                                                 "could flip near-tie pixels; 16 on CUDA)."), QStringLiteral("N")},
+        {QStringLiteral("device"), QStringLiteral("cpu, cuda or cuda:N (default cpu; CUDA needs a build against a CUDA LibTorch)."), QStringLiteral("device")},
+        {QStringLiteral("precision"), QStringLiteral("Network arithmetic: fp32 (default), fp16 (CUDA only) or bf16. Lower precision flips some "
+                                                     "pixels: `segscale bench --precision` measures how many against fp32."), QStringLiteral("p")},
+        {QStringLiteral("graph"), QStringLiteral("optimized (frozen TorchScript / folded batch norms; the pipelined default) or original "
+                                                 "(the model as the reference code runs it; the sequential default)."), QStringLiteral("g")},
+        {QStringLiteral("combine"), QStringLiteral("Where each image's combine (accumulate, resize, average, argmax) runs: host (OpenCV; the "
+                                                   "CPU default) or tensor (LibTorch on the network's device; the CUDA default)."), QStringLiteral("c")},
+        {QStringLiteral("images-in-flight"), QStringLiteral("Images between pre-processing and combine in pipelined mode (default 2 on CPU, "
+                                                            "8 on CUDA); each holds its probability maps."), QStringLiteral("N")},
         {QStringLiteral("threads"), QStringLiteral("LibTorch intra-op threads (default: all cores)."), QStringLiteral("N")},
         {QStringLiteral("mode"), QStringLiteral("pipelined (default) or sequential (the reference one-window loop)."), QStringLiteral("mode")},
         {QStringLiteral("accept-damaged"), QStringLiteral("Segment truncated/garbled images the decoder can partly read instead of failing them as corrupt.")},
@@ -56,7 +66,8 @@ Result<Pipeline::SegmentOptions> readInferenceOptions(const QCommandLineParser &
         o.scales = *scales;
     }
     for (auto r : {positive(QStringLiteral("base-size"), o.baseSize, 1), positive(QStringLiteral("crop"), o.crop, 1),
-                   positive(QStringLiteral("batch"), o.batch, 1), positive(QStringLiteral("threads"), o.threads, 1)})
+                   positive(QStringLiteral("batch"), o.batch, 1), positive(QStringLiteral("threads"), o.threads, 1),
+                   positive(QStringLiteral("images-in-flight"), o.imagesInFlight, 1)})
         if (!r)
             return r.error();
     if (parser.isSet(QStringLiteral("flip")) && parser.isSet(QStringLiteral("no-flip")))
@@ -76,6 +87,32 @@ Result<Pipeline::SegmentOptions> readInferenceOptions(const QCommandLineParser &
         else
             return Error{ErrorCategory::Usage, QStringLiteral("--mode must be pipelined or sequential, not \"%1\"").arg(m)};
     }
+    if (parser.isSet(QStringLiteral("precision"))) {
+        auto p = parsePrecision(parser.value(QStringLiteral("precision")));
+        if (!p)
+            return p.error();
+        o.precision = *p;
+    }
+    if (o.precision == Pipeline::Precision::Float16 && !o.onCuda())
+        return Error{ErrorCategory::Usage, QStringLiteral("--precision fp16 needs --device cuda: LibTorch has no float16 convolutions on the CPU (bf16 runs there)")};
+    if (parser.isSet(QStringLiteral("graph"))) {
+        const QString g = parser.value(QStringLiteral("graph"));
+        if (g == QLatin1StringView("optimized") || g == QLatin1StringView("optimised"))
+            o.optimizeGraph = true;
+        else if (g == QLatin1StringView("original"))
+            o.optimizeGraph = false;
+        else
+            return Error{ErrorCategory::Usage, QStringLiteral("--graph must be optimized or original, not \"%1\"").arg(g)};
+    }
+    if (parser.isSet(QStringLiteral("combine"))) {
+        const QString c = parser.value(QStringLiteral("combine"));
+        if (c == QLatin1StringView("host"))
+            o.combine = Pipeline::CombineMode::Host;
+        else if (c == QLatin1StringView("tensor"))
+            o.combine = Pipeline::CombineMode::Tensor;
+        else
+            return Error{ErrorCategory::Usage, QStringLiteral("--combine must be host or tensor, not \"%1\"").arg(c)};
+    }
     o.acceptDamaged = parser.isSet(QStringLiteral("accept-damaged"));
     if (parser.isSet(QStringLiteral("max-pixels"))) {
         bool ok = false;
@@ -86,11 +123,39 @@ Result<Pipeline::SegmentOptions> readInferenceOptions(const QCommandLineParser &
     return o;
 }
 
+Result<Pipeline::Precision> parsePrecision(const QString &text)
+{
+    if (text == QLatin1StringView("fp32") || text == QLatin1StringView("float32"))
+        return Pipeline::Precision::Float32;
+    if (text == QLatin1StringView("fp16") || text == QLatin1StringView("float16") || text == QLatin1StringView("half"))
+        return Pipeline::Precision::Float16;
+    if (text == QLatin1StringView("bf16") || text == QLatin1StringView("bfloat16"))
+        return Pipeline::Precision::BFloat16;
+    return Error{ErrorCategory::Usage, QStringLiteral("--precision must be fp32, fp16 or bf16, not \"%1\"").arg(text)};
+}
+
+QString precisionName(Pipeline::Precision p)
+{
+    switch (p) {
+    case Pipeline::Precision::Float16:
+        return QStringLiteral("fp16");
+    case Pipeline::Precision::BFloat16:
+        return QStringLiteral("bf16");
+    case Pipeline::Precision::Float32:
+        break;
+    }
+    return QStringLiteral("fp32");
+}
+
 Result<std::shared_ptr<const Model::Network>> loadNetwork(const Model::ModelCard &card, const Pipeline::SegmentOptions &o)
 {
     Model::LoadOptions load;
     load.device = o.device;
     load.threads = o.threads;
+    load.optimize = o.optimizedGraph();
+    load.dtype = o.precision == Pipeline::Precision::Float16    ? c10::kHalf
+                 : o.precision == Pipeline::Precision::BFloat16 ? c10::kBFloat16
+                                                                : c10::kFloat;
     return Model::NetworkLoader::load(card, load);
 }
 
@@ -99,14 +164,15 @@ QString describeOptions(const Pipeline::SegmentOptions &o)
     QStringList scales;
     for (double s : o.scales)
         scales << QString::number(s);
-    return QStringLiteral("scales %1, base size %2, crop %3, flip %4, mode %5, batch %6, device %7")
+    return QStringLiteral("scales %1, base size %2, crop %3, flip %4, mode %5, batch %6, device %7, %8, %9 graph, %10 combine")
         .arg(scales.join(QLatin1Char(',')))
         .arg(o.baseSize)
         .arg(o.crop)
         .arg(o.flip ? QStringLiteral("on") : QStringLiteral("off"),
              o.mode == Pipeline::EngineMode::Sequential ? QStringLiteral("sequential") : QStringLiteral("pipelined"))
         .arg(o.effectiveBatch())
-        .arg(o.device);
+        .arg(o.device, precisionName(o.precision), o.optimizedGraph() ? QStringLiteral("optimized") : QStringLiteral("original"),
+             o.tensorCombine() && o.mode == Pipeline::EngineMode::Pipelined ? QStringLiteral("tensor") : QStringLiteral("host"));
 }
 
 } // namespace SegScale::Cli

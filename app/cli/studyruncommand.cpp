@@ -143,6 +143,12 @@ int runStudy(const QStringList &args)
     auto options = readInferenceOptions(parser, studyCard);
     if (!options)
         return fail(ExitUsage, options.error().message);
+    // The study's settings fingerprint does not record a precision yet, so fp16/bf16
+    // results could silently mix with fp32 ones: refuse them until it does.
+    if (options->precision != Pipeline::Precision::Float32)
+        return fail(ExitUsage, QStringLiteral("--precision %1: studies record fp32 results only (their settings do not hold a "
+                                              "precision yet); use `segscale segment` or `segscale bench` for fp16/bf16")
+                                   .arg(precisionName(options->precision)));
     if (!parser.isSet(QStringLiteral("batch")))
         options->batch = settings.batch > 1 ? settings.batch : 0;  // 0: the device's automatic choice
     options->overlays = parser.isSet(QStringLiteral("overlays"));

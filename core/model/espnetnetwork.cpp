@@ -31,18 +31,18 @@ Depth depthOf(const ModelCard &card)
 
 } // namespace
 
-EspNetNetwork::EspNetNetwork(ModelCard card, c10::Device device, std::shared_ptr<EspNetModuleImpl> module, bool untrained,
-                             QString source)
-    : Network(std::move(card), device), m_module(std::move(module)), m_untrained(untrained), m_source(std::move(source))
+EspNetNetwork::EspNetNetwork(ModelCard card, c10::Device device, c10::ScalarType dtype, std::shared_ptr<EspNetModuleImpl> module,
+                             bool untrained, QString source)
+    : Network(std::move(card), device, dtype), m_module(std::move(module)), m_untrained(untrained), m_source(std::move(source))
 {
     for (const auto &p : m_module->parameters())
         m_parameters += p.numel();
 }
 
-Result<std::unique_ptr<Network>> EspNetNetwork::load(const ModelCard &card, c10::Device device)
+Result<std::unique_ptr<Network>> EspNetNetwork::load(const ModelCard &card, c10::Device device, c10::ScalarType dtype)
 {
     if (card.randomInit)
-        return build(card, nullptr, device, QStringLiteral("random init"));
+        return build(card, nullptr, device, QStringLiteral("random init"), dtype);
     const QString path = card.weightsPath();
     // Never fall back to random weights: plausible-looking nonsense for a whole study.
     if (!QFileInfo::exists(path))
@@ -50,7 +50,7 @@ Result<std::unique_ptr<Network>> EspNetNetwork::load(const ModelCard &card, c10:
     Result<StateDict> weights = CheckpointReader::readStateDict(path);
     if (!weights)
         return Error{ErrorCategory::Model, weights.error().message};
-    return build(card, &weights.value(), device, path);
+    return build(card, &weights.value(), device, path, dtype);
 }
 
 Result<std::unique_ptr<Network>> EspNetNetwork::fromStateDict(const ModelCard &card, const StateDict &weights,
@@ -60,7 +60,7 @@ Result<std::unique_ptr<Network>> EspNetNetwork::fromStateDict(const ModelCard &c
 }
 
 Result<std::unique_ptr<Network>> EspNetNetwork::build(const ModelCard &card, const StateDict *weights, c10::Device device,
-                                                      const QString &source)
+                                                      const QString &source, c10::ScalarType dtype)
 {
     const Depth depth = depthOf(card);
     try {
@@ -75,8 +75,8 @@ Result<std::unique_ptr<Network>> EspNetNetwork::build(const ModelCard &card, con
             module->randomInit(randomInitSeed);
         }
         module->eval();
-        module->to(device);
-        return std::unique_ptr<Network>(new EspNetNetwork(card, device, std::move(module), weights == nullptr, source));
+        module->to(device, dtype);
+        return std::unique_ptr<Network>(new EspNetNetwork(card, device, dtype, std::move(module), weights == nullptr, source));
     } catch (const c10::Error &e) {
         return Error{ErrorCategory::Model, QStringLiteral("cannot build ESPNet for model %1: %2")
                                                .arg(card.name, QString::fromStdString(e.what_without_backtrace()))};

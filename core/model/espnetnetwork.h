@@ -23,7 +23,7 @@ class EspNetNetwork final : public Network {
 public:
     // card.randomInit: deterministic random weights (untrained() is true). Otherwise the
     // checkpoint card.weightsPath(); a missing or unfitting file is a Model error.
-    static Result<std::unique_ptr<Network>> load(const ModelCard &card, c10::Device device);
+    static Result<std::unique_ptr<Network>> load(const ModelCard &card, c10::Device device, c10::ScalarType dtype = c10::kFloat);
     // From weights already in memory (the importer, tests); source names them in errors.
     static Result<std::unique_ptr<Network>> fromStateDict(const ModelCard &card, const StateDict &weights,
                                                           c10::Device device,
@@ -36,9 +36,10 @@ public:
     qint64 parameterCount() const { return m_parameters; }
 
 private:
-    EspNetNetwork(ModelCard card, c10::Device device, std::shared_ptr<EspNetModuleImpl> module, bool untrained, QString source);
+    EspNetNetwork(ModelCard card, c10::Device device, c10::ScalarType dtype, std::shared_ptr<EspNetModuleImpl> module, bool untrained,
+                  QString source);
     static Result<std::unique_ptr<Network>> build(const ModelCard &card, const StateDict *weights, c10::Device device,
-                                                  const QString &source);
+                                                  const QString &source, c10::ScalarType dtype = c10::kFloat);
 
     std::shared_ptr<EspNetModuleImpl> m_module;  // read-only once built
     qint64 m_parameters = 0;

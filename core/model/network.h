@@ -8,6 +8,7 @@
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 #include <QString>
 
@@ -17,7 +18,7 @@ class Network {
 public:
     virtual ~Network() = default;
 
-    // batch: N x 3 x H x W float32 on device(), normalised as the card says, channels in
+    // batch: N x 3 x H x W in dtype() on device(), normalised as the card says, channels in
     // the card's colour order. Returns N x C x h x w logits, h <= H and w <= W (a smaller
     // output is resized by the caller with align_corners=true, as the reference does).
     virtual at::Tensor forward(const at::Tensor &batch) const = 0;
@@ -29,14 +30,21 @@ public:
     virtual QString describe() const = 0;
 
     c10::Device device() const { return m_device; }
+    // The weights' and inputs' arithmetic type: float32, or float16 / bfloat16 when loaded
+    // with a lower precision. Outputs come back in the same type.
+    c10::ScalarType dtype() const { return m_dtype; }
     const ModelCard &card() const { return m_card; }
 
 protected:
-    Network(ModelCard card, c10::Device device) : m_card(std::move(card)), m_device(device) {}
+    Network(ModelCard card, c10::Device device, c10::ScalarType dtype = c10::kFloat)
+        : m_card(std::move(card)), m_device(device), m_dtype(dtype)
+    {
+    }
 
 private:
     ModelCard m_card;
     c10::Device m_device;
+    c10::ScalarType m_dtype;
 };
 
 } // namespace SegScale::Model

@@ -12,6 +12,20 @@
 
 namespace SegScale::Model {
 
+namespace {
+
+// Lower precisions fail where fp32 works when LibTorch lacks (or has a broken) kernel for
+// one of the model's operations: say which precision failed and what to do.
+Error probeFailure(const ModelCard &card, c10::ScalarType dtype, const QString &what)
+{
+    const QString in = dtype == c10::kFloat ? QString() : dtype == c10::kHalf ? QStringLiteral(" in fp16") : QStringLiteral(" in bf16");
+    const QString hint = in.isEmpty() ? QString()
+                                      : QStringLiteral(" (LibTorch cannot run one of its operations in this precision here; use --precision fp32)");
+    return Error{ErrorCategory::Model, QStringLiteral("model %1 fails%2 on a 65x65 probe image: %3%4").arg(card.name, in, what, hint)};
+}
+
+} // namespace
+
 void NetworkLoader::configureThreads(int threads)
 {
     // Debian's LibTorch starts with ONE intra-op thread, on which 1x1 convolutions take a
@@ -31,15 +45,23 @@ Result<std::shared_ptr<const Network>> NetworkLoader::load(const ModelCard &card
     }
     if (device.is_cuda() && !torch::cuda::is_available())
         return Error{ErrorCategory::Usage, QStringLiteral("device %1 requested but this build has no usable CUDA device").arg(options.device)};
+    if (options.dtype != c10::kFloat && options.dtype != c10::kHalf && options.dtype != c10::kBFloat16)
+        return Error{ErrorCategory::Usage, QStringLiteral("unsupported precision %1 (use fp32, fp16 or bf16)").arg(QString::fromLatin1(c10::toString(options.dtype)))};
+    if (options.dtype == c10::kHalf && !device.is_cuda())
+        return Error{ErrorCategory::Usage, QStringLiteral("precision fp16 needs a CUDA device: LibTorch has no float16 convolutions on the CPU (bf16 runs there)")};
     configureThreads(options.threads);
+    // Window shapes repeat (crop x crop, a few batch sizes): let cuDNN time its algorithms
+    // once per shape and keep the fastest.
+    if (device.is_cuda())
+        at::globalContext().setBenchmarkCuDNN(true);
 
     Result<std::unique_ptr<Network>> loaded = Error{ErrorCategory::Model, QStringLiteral("unknown architecture %1").arg(card.architecture)};
     if (card.architecture == QLatin1StringView("torchscript"))
-        loaded = TorchScriptNetwork::load(card, device, options.optimize);
+        loaded = TorchScriptNetwork::load(card, device, options.optimize, options.dtype);
     else if (card.architecture == QLatin1StringView("pspnet"))
-        loaded = PspNetNetwork::load(card, device, options.optimize);
+        loaded = PspNetNetwork::load(card, device, options.optimize, options.dtype);
     if (card.architecture == QLatin1StringView("espnet"))
-        loaded = EspNetNetwork::load(card, device);
+        loaded = EspNetNetwork::load(card, device, options.dtype);
     if (!loaded)
         return loaded.error();
 
@@ -49,7 +71,7 @@ Result<std::shared_ptr<const Network>> NetworkLoader::load(const ModelCard &card
     try {
         c10::InferenceMode guard;
         const int side = 65;  // 8k+1, small enough to cost milliseconds even for PSPNet
-        const auto probe = torch::zeros({1, 3, side, side}, torch::TensorOptions().device(device));
+        const auto probe = torch::zeros({1, 3, side, side}, torch::TensorOptions().device(device).dtype(options.dtype));
         const at::Tensor out = network->forward(probe);
         if (out.dim() != 4)
             return Error{ErrorCategory::Model, QStringLiteral("model %1 returns a %2-d tensor; expected N x C x H x W logits")
@@ -60,10 +82,9 @@ Result<std::shared_ptr<const Network>> NetworkLoader::load(const ModelCard &card
         if (out.size(2) > side || out.size(3) > side)
             return Error{ErrorCategory::Model, QStringLiteral("model %1 returns an output larger than its input").arg(card.name)};
     } catch (const c10::Error &e) {
-        return Error{ErrorCategory::Model, QStringLiteral("model %1 fails on a %2x%2 probe image: %3")
-                                               .arg(card.name).arg(65).arg(QString::fromStdString(e.what_without_backtrace()))};
+        return probeFailure(card, options.dtype, QString::fromStdString(e.what_without_backtrace()));
     } catch (const std::exception &e) {
-        return Error{ErrorCategory::Model, QStringLiteral("model %1 fails on a probe image: %2").arg(card.name, QString::fromUtf8(e.what()))};
+        return probeFailure(card, options.dtype, QString::fromUtf8(e.what()));
     }
     return network;
 }

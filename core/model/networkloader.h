@@ -7,6 +7,8 @@
 #include "base/result.h"
 #include "model/modelcard.h"
 
+#include <c10/core/ScalarType.h>
+
 #include <memory>
 
 namespace SegScale::Model {
@@ -17,6 +19,7 @@ struct LoadOptions {
     QString device = QStringLiteral("cpu");  // "cpu", "cuda", "cuda:1"
     int threads = 0;                         // intra-op threads; 0 = all cores
     bool optimize = true;                    // freeze / fold batch norms where supported
+    c10::ScalarType dtype = c10::kFloat;     // kHalf needs CUDA; kBFloat16 works anywhere
 };
 
 class NetworkLoader {

@@ -139,4 +139,12 @@ void PspNetModuleImpl::foldBatchNorms()
     m_folded = true;
 }
 
+void PspNetModuleImpl::convertTo(c10::ScalarType dtype)
+{
+    to(dtype);
+    for (const auto &child : modules(/*include_self=*/false))
+        if (auto *conv = child->as<torch::nn::Conv2dImpl>(); conv && conv->bias.defined())
+            conv->bias = conv->bias.to(dtype);
+}
+
 } // namespace SegScale::Model

@@ -41,6 +41,8 @@ public:
     // convolution. The state dict then holds folded weights, not a checkpoint's.
     void foldBatchNorms();
     bool folded() const { return m_folded; }
+    // Module::to(dtype) plus the folded biases, which are not registered parameters.
+    void convertTo(c10::ScalarType dtype);
 
     static std::array<int, 4> blocksPerStage(int layers);
 

@@ -10,19 +10,20 @@
 
 namespace SegScale::Model {
 
-PspNetNetwork::PspNetNetwork(ModelCard card, c10::Device device, std::shared_ptr<PspNetModuleImpl> module, bool untrained,
-                             QString source, bool folded)
-    : Network(std::move(card), device), m_module(std::move(module)), m_untrained(untrained), m_folded(folded),
+PspNetNetwork::PspNetNetwork(ModelCard card, c10::Device device, c10::ScalarType dtype, std::shared_ptr<PspNetModuleImpl> module,
+                             bool untrained, QString source, bool folded)
+    : Network(std::move(card), device, dtype), m_module(std::move(module)), m_untrained(untrained), m_folded(folded),
       m_source(std::move(source))
 {
     for (const auto &p : m_module->parameters())
         m_parameters += p.numel();
 }
 
-Result<std::unique_ptr<Network>> PspNetNetwork::load(const ModelCard &card, c10::Device device, bool optimize)
+Result<std::unique_ptr<Network>> PspNetNetwork::load(const ModelCard &card, c10::Device device, bool optimize,
+                                                    c10::ScalarType dtype)
 {
     if (card.randomInit)
-        return build(card, nullptr, device, optimize, QStringLiteral("random init"));
+        return build(card, nullptr, device, optimize, QStringLiteral("random init"), dtype);
     const QString path = card.weightsPath();
     // Never fall back to random weights: an untrained network would silently produce
     // plausible-looking nonsense for a whole study.
@@ -31,7 +32,7 @@ Result<std::unique_ptr<Network>> PspNetNetwork::load(const ModelCard &card, c10:
     Result<StateDict> weights = CheckpointReader::readStateDict(path);
     if (!weights)
         return Error{ErrorCategory::Model, weights.error().message};
-    return build(card, &weights.value(), device, optimize, path);
+    return build(card, &weights.value(), device, optimize, path, dtype);
 }
 
 Result<std::unique_ptr<Network>> PspNetNetwork::fromStateDict(const ModelCard &card, const StateDict &weights,
@@ -41,7 +42,7 @@ Result<std::unique_ptr<Network>> PspNetNetwork::fromStateDict(const ModelCard &c
 }
 
 Result<std::unique_ptr<Network>> PspNetNetwork::build(const ModelCard &card, const StateDict *weights, c10::Device device,
-                                                      bool optimize, const QString &source)
+                                                      bool optimize, const QString &source, c10::ScalarType dtype)
 {
     try {
         const std::vector<int> bins(card.pspnet.bins.begin(), card.pspnet.bins.end());
@@ -61,7 +62,9 @@ Result<std::unique_ptr<Network>> PspNetNetwork::build(const ModelCard &card, con
         module->to(device);
         if (optimize)
             module->foldBatchNorms();
-        return std::unique_ptr<Network>(new PspNetNetwork(card, device, std::move(module), weights == nullptr, source, optimize));
+        if (dtype != c10::kFloat)
+            module->convertTo(dtype);
+        return std::unique_ptr<Network>(new PspNetNetwork(card, device, dtype, std::move(module), weights == nullptr, source, optimize));
     } catch (const c10::Error &e) {
         return Error{ErrorCategory::Model, QStringLiteral("cannot build PSPNet-%1 for model %2: %3")
                                                .arg(card.pspnet.layers).arg(card.name, QString::fromStdString(e.what_without_backtrace()))};

@@ -19,8 +19,10 @@ class PspNetNetwork final : public Network {
 public:
     // card.randomInit: deterministic random weights (untrained() is true). Otherwise the
     // checkpoint card.weightsPath(); a missing or unfitting file is a Model error.
-    // optimize folds the batch norms into the convolutions (same outputs, faster).
-    static Result<std::unique_ptr<Network>> load(const ModelCard &card, c10::Device device, bool optimize);
+    // optimize folds the batch norms into the convolutions (same outputs, faster); dtype
+    // converts the weights after folding (the folding itself is done in float64).
+    static Result<std::unique_ptr<Network>> load(const ModelCard &card, c10::Device device, bool optimize,
+                                                 c10::ScalarType dtype = c10::kFloat);
     // From weights already in memory (a converter, tests); source names them in errors.
     static Result<std::unique_ptr<Network>> fromStateDict(const ModelCard &card, const StateDict &weights,
                                                           c10::Device device, bool optimize,
@@ -33,10 +35,10 @@ public:
     QString describe() const override;
 
 private:
-    PspNetNetwork(ModelCard card, c10::Device device, std::shared_ptr<PspNetModuleImpl> module, bool untrained,
-                  QString source, bool folded);
+    PspNetNetwork(ModelCard card, c10::Device device, c10::ScalarType dtype, std::shared_ptr<PspNetModuleImpl> module,
+                  bool untrained, QString source, bool folded);
     static Result<std::unique_ptr<Network>> build(const ModelCard &card, const StateDict *weights, c10::Device device,
-                                                  bool optimize, const QString &source);
+                                                  bool optimize, const QString &source, c10::ScalarType dtype = c10::kFloat);
 
     std::shared_ptr<PspNetModuleImpl> m_module;  // read-only once built
     qint64 m_parameters = 0;

@@ -8,12 +8,14 @@
 
 namespace SegScale::Model {
 
-TorchScriptNetwork::TorchScriptNetwork(ModelCard card, c10::Device device, torch::jit::Module module, qint64 parameters)
-    : Network(std::move(card), device), m_module(std::move(module)), m_parameters(parameters)
+TorchScriptNetwork::TorchScriptNetwork(ModelCard card, c10::Device device, c10::ScalarType dtype, torch::jit::Module module,
+                                       qint64 parameters)
+    : Network(std::move(card), device, dtype), m_module(std::move(module)), m_parameters(parameters)
 {
 }
 
-Result<std::unique_ptr<Network>> TorchScriptNetwork::load(const ModelCard &card, c10::Device device, bool optimize)
+Result<std::unique_ptr<Network>> TorchScriptNetwork::load(const ModelCard &card, c10::Device device, bool optimize,
+                                                         c10::ScalarType dtype)
 {
     const QString path = card.weightsPath();
     if (!QFileInfo::exists(path))
@@ -24,6 +26,10 @@ Result<std::unique_ptr<Network>> TorchScriptNetwork::load(const ModelCard &card,
         qint64 parameters = 0;
         for (const auto &p : module.parameters())
             parameters += p.numel();
+        // Before freezing: a frozen graph holds its weights as constants that to() no
+        // longer reaches.
+        if (dtype != c10::kFloat)
+            module.to(dtype);
         if (optimize) {
             // Freezing inlines the weights as constants and folds conv + batch norm:
             // ESPNet on Debian's LibTorch runs ~3x faster per window frozen (9-10.6 s vs
@@ -31,7 +37,7 @@ Result<std::unique_ptr<Network>> TorchScriptNetwork::load(const ModelCard &card,
             // 12-15% for PSPNet.
             module = torch::jit::freeze(module);
         }
-        return std::unique_ptr<Network>(new TorchScriptNetwork(card, device, std::move(module), parameters));
+        return std::unique_ptr<Network>(new TorchScriptNetwork(card, device, dtype, std::move(module), parameters));
     } catch (const c10::Error &e) {
         return Error{ErrorCategory::Model, QStringLiteral("cannot load TorchScript model %1: %2")
                                                .arg(path, QString::fromStdString(e.what_without_backtrace()))};

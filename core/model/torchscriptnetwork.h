@@ -12,13 +12,14 @@ namespace SegScale::Model {
 
 class TorchScriptNetwork final : public Network {
 public:
-    static Result<std::unique_ptr<Network>> load(const ModelCard &card, c10::Device device, bool optimize);
+    static Result<std::unique_ptr<Network>> load(const ModelCard &card, c10::Device device, bool optimize,
+                                                 c10::ScalarType dtype = c10::kFloat);
 
     at::Tensor forward(const at::Tensor &batch) const override;
     QString describe() const override;
 
 private:
-    TorchScriptNetwork(ModelCard card, c10::Device device, torch::jit::Module module, qint64 parameters);
+    TorchScriptNetwork(ModelCard card, c10::Device device, c10::ScalarType dtype, torch::jit::Module module, qint64 parameters);
 
     // forward() on a scripted module is safe to call concurrently; `mutable` because
     // Module::forward is not const-qualified.

@@ -144,6 +144,8 @@ QJsonObject ScaleSetResult::toJson() const
         {QStringLiteral("images_compared"), imagesCompared},
         {QStringLiteral("images_with_differing_labels"), imagesDiffering},
         {QStringLiteral("differing_pixels"), pixelsDiffering},
+        {QStringLiteral("compared_pixels"), pixelsCompared},
+        {QStringLiteral("label_agreement"), agreement()},
     };
 }
 
@@ -166,8 +168,9 @@ QJsonObject RssResult::toJson() const
                        {QStringLiteral("run"), stats.toJson()}};
 }
 
-Benchmark::Benchmark(std::shared_ptr<const Model::Network> network, SegmentOptions options)
-    : m_network(std::move(network)), m_options(std::move(options))
+Benchmark::Benchmark(std::shared_ptr<const Model::Network> network, SegmentOptions options,
+                     std::shared_ptr<const Model::Network> baseline)
+    : m_network(std::move(network)), m_baseline(baseline ? std::move(baseline) : m_network), m_options(std::move(options))
 {
 }
 
@@ -200,6 +203,8 @@ void Benchmark::warmUp()
     const int crop = m_options.crop;
     for (int k : {1, m_options.effectiveBatch()})
         (void)WindowInference::run(*m_network, torch::zeros({k, 3, crop, crop}), m_options.flip);
+    if (m_baseline != m_network)
+        (void)WindowInference::run(*m_baseline, torch::zeros({1, 3, crop, crop}), m_options.flip);
 }
 
 Result<double> Benchmark::networkOnly(const QList<double> &scales, long long &windows, long long &passes) const
@@ -264,9 +269,9 @@ Result<ScaleSetResult> Benchmark::measure(const QList<double> &scales, int repea
         SegmentOptions o = m_options;
         o.scales = scales;
         o.mode = mode;
-        Engine engine(m_network, o, nullptr);
+        Engine engine(mode == EngineMode::Sequential ? m_baseline : m_network, o, nullptr);
         int compared = 0, differing = 0;
-        long long pixels = 0;
+        long long pixels = 0, comparedPixels = 0;
         if (mode == EngineMode::Sequential) {
             engine.setLabelsObserver([&](const ImageTask &task, const cv::Mat &labels) {
                 if (!reference.count(task.id))
@@ -278,6 +283,7 @@ Result<ScaleSetResult> Benchmark::measure(const QList<double> &scales, int repea
                 if (it == reference.end())
                     return;
                 ++compared;
+                comparedPixels += static_cast<long long>(labels.total());
                 long long diff = 0;
                 if (it->second.size() != labels.size() || it->second.type() != labels.type()) {
                     diff = static_cast<long long>(labels.total());
@@ -307,7 +313,10 @@ Result<ScaleSetResult> Benchmark::measure(const QList<double> &scales, int repea
         if (mode == EngineMode::Pipelined) {
             r.imagesCompared = compared;
             r.imagesDiffering = std::max(r.imagesDiffering, differing);
-            r.pixelsDiffering = std::max(r.pixelsDiffering, pixels);
+            if (pixels >= r.pixelsDiffering) {  // the worst repeat
+                r.pixelsDiffering = pixels;
+                r.pixelsCompared = comparedPixels;
+            }
         }
         progress(QStringLiteral("scales %1: %2 %3 s/image").arg(label, stats.mode).arg(perImage(stats), 0, 'f', 3));
         return {};

@@ -4,9 +4,13 @@
 //  - network-only: WindowInference over exactly the windows the procedure needs, batched
 //    as the pipelined engine batches them, inputs normalised beforehand — the limit any
 //    schedule can approach;
-//  - the Engine in Sequential mode (the original one-window loop) and in Pipelined mode;
-// and checks that both modes give identical label maps, since a fast wrong answer is no
-// result. measureRss() runs a long pipelined stream to show that memory stays flat.
+//  - the Engine in Sequential mode (the original one-window loop, on the baseline
+//    network: by default the model as the reference code runs it, not optimised, fp32)
+//    and in Pipelined mode (on the network as loaded for speed);
+// and measures how many pixels the two label alike, since a fast wrong answer is no
+// result: an fp32 optimised graph may flip a handful of near-tie pixels, fp16/bf16 more
+// (that agreement is what the bench reports for them). measureRss() runs a long
+// pipelined stream to show that memory stays flat.
 // Not thread-safe: one measurement at a time (they would disturb each other anyway).
 
 #include "base/result.h"
@@ -44,8 +48,14 @@ struct ScaleSetResult {
     int imagesCompared = 0;
     int imagesDiffering = 0;
     long long pixelsDiffering = 0;
+    long long pixelsCompared = 0;
 
     bool labelsIdentical() const { return imagesCompared == images && imagesDiffering == 0; }
+    // Fraction of the compared pixels that both modes label alike (0 when none compared).
+    double agreement() const
+    {
+        return pixelsCompared ? 1.0 - static_cast<double>(pixelsDiffering) / static_cast<double>(pixelsCompared) : 0.0;
+    }
     double windowsPerImage() const { return images ? static_cast<double>(windows) / images : 0; }
     double networkOnlyPerImage() const { return images ? networkOnlySeconds / images : 0; }
     double sequentialPerImage() const;
@@ -65,8 +75,11 @@ struct RssResult {
 
 class Benchmark {
 public:
-    // options: everything but the scales, which each measurement names.
-    Benchmark(std::shared_ptr<const Model::Network> network, SegmentOptions options);
+    // options: everything but the scales, which each measurement names. network runs
+    // the network-only limit and the pipelined engine; baseline (default: network) runs
+    // the sequential mode.
+    Benchmark(std::shared_ptr<const Model::Network> network, SegmentOptions options,
+              std::shared_ptr<const Model::Network> baseline = nullptr);
 
     // Decodes each image once (to know its windows and to refuse a bad input up front).
     Result<void> setImages(std::vector<BenchImage> images);
@@ -91,6 +104,7 @@ private:
     Result<double> networkOnly(const QList<double> &scales, long long &windows, long long &passes) const;
 
     std::shared_ptr<const Model::Network> m_network;
+    std::shared_ptr<const Model::Network> m_baseline;
     SegmentOptions m_options;
     std::vector<BenchImage> m_images;
 };

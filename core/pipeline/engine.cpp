@@ -1,6 +1,7 @@
 #include "pipeline/engine.h"
 
 #include "pipeline/boundedqueue.h"
+#include "pipeline/combiner.h"
 #include "pipeline/imagecombiner.h"
 #include "pipeline/imagedecoder.h"
 #include "pipeline/outputwriter.h"
@@ -221,6 +222,8 @@ RunStats Engine::runSequential(ImageSource &source, ResultSink &sink)
                     const double forward = secondsSince(t);
                     result.times.network += forward;
                     stats.forwardSeconds += forward;
+                    stats.perScale[s.scale].windows += 1;
+                    stats.perScale[s.scale].networkSeconds += forward;
                     ++stats.forwardCalls;
                     ++stats.windows;
                     t.restart();
@@ -278,7 +281,7 @@ struct ImageJob {
     cv::Mat bgr;
     bool damaged = false;
     bool holdsSlot = false;  // owns one of the in-flight slots; report gives it back
-    std::unique_ptr<ImageCombiner> combiner;
+    std::unique_ptr<Combiner> combiner;
     int windowsLeft = 0;              // touched by the combine thread only
     bool abandoned = false;           // failed in the combine thread; its other windows are skipped
     std::atomic<int> levelsLeft{0};   // counted down by the pool threads finishing levels
@@ -297,7 +300,7 @@ struct WindowItem {
 struct ProbItem {
     JobPtr job;
     int level = 0, window = 0;
-    at::Tensor probs;  // crop x crop x C, a view into its batch's output
+    at::Tensor probs;  // a view into its batch's output, in the layout the job's Combiner takes
 };
 
 struct Finished {
@@ -337,15 +340,19 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
     const auto &card = m_network->card();
     const SegmentOptions &o = m_options;
     const int batch = std::max(1, o.effectiveBatch());
+    const bool tensorCombine = o.tensorCombine();
+    const c10::Device device = m_network->device();
+    // Host-to-GPU copies are asynchronous only from page-locked memory.
+    const bool pinned = device.is_cuda();
     const int fetchThreads = std::max(1, std::min(o.fetchAhead, 8));
 
     BoundedQueue<Decoded> decoded(static_cast<size_t>(std::max(1, o.fetchAhead)));
     BoundedQueue<WindowItem> windows(static_cast<size_t>(2 * batch));
     BoundedQueue<ProbItem> probs(static_cast<size_t>(2 * batch));
-    BoundedQueue<Finished> finished(static_cast<size_t>(std::max(2, o.imagesInFlight)));
+    BoundedQueue<Finished> finished(static_cast<size_t>(std::max(2, o.effectiveImagesInFlight())));
     // Bounds the images between pre-processing and report: their accumulators are the
     // big allocations, so this is what keeps memory flat.
-    QSemaphore inFlight(std::max(1, o.imagesInFlight));
+    QSemaphore inFlight(std::max(1, o.effectiveImagesInFlight()));
     BusyClock busy;
     std::atomic<long long> forwardNs{0}, forwardCalls{0}, windowCount{0};
     std::atomic<int> done{0}, failedCount{0};
@@ -420,7 +427,7 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
             std::vector<WindowItem> items;
             auto prepared = guarded(job->task.name, [&]() -> Result<void> {
                 const cv::Mat image = Preprocessor::toNetworkOrder(job->bgr, card.input.colorOrder);
-                job->combiner = std::make_unique<ImageCombiner>(Tiling::plan(image.cols, image.rows, tilingOf(o)), card.numClasses);
+                job->combiner = Combiner::create(tensorCombine, Tiling::plan(image.cols, image.rows, tilingOf(o)), card.numClasses, device);
                 job->windowsLeft = job->combiner->plan().windowCount();
                 job->levelsLeft = static_cast<int>(job->combiner->plan().scales.size());
                 for (size_t level = 0; level < job->combiner->plan().scales.size(); ++level) {
@@ -446,7 +453,9 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
     });
 
     // Stage 3: the network, in batches filled across levels, flips and images.
+    std::map<double, ScaleTime> perScale;  // the infer thread's alone until it is joined
     ThreadPtr inferer = startThread("segscale-infer", [&] {
+        c10::InferenceMode inferenceMode;
         std::vector<WindowItem> pending;
         while (true) {
             pending.clear();
@@ -467,9 +476,22 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
             for (const auto &item : pending)
                 inputs.push_back(item.input);
             auto out = guarded(QStringLiteral("batch"), [&]() -> Result<at::Tensor> {
-                return WindowInference::run(*m_network, torch::stack(inputs), o.flip);
+                at::Tensor stacked;
+                if (pinned) {
+                    stacked = torch::empty({static_cast<int64_t>(inputs.size()), 3, o.crop, o.crop},
+                                           torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(true));
+                    at::stack_out(stacked, inputs, 0);
+                } else {
+                    stacked = torch::stack(inputs);
+                }
+                return Combiner::inputLayout(tensorCombine, WindowInference::probabilities(*m_network, stacked, o.flip));
             });
             const double seconds = secondsSince(t);
+            for (const auto &item : pending) {
+                ScaleTime &st = perScale[item.job->combiner->plan().scales[static_cast<size_t>(item.level)].scale];
+                st.windows += 1;
+                st.networkSeconds += seconds / static_cast<double>(pending.size());
+            }
             busy.add(QStringLiteral("infer"), seconds);
             forwardNs += t.nsecsElapsed();
             ++forwardCalls;
@@ -507,7 +529,7 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
                 continue;
             }
             auto added = guarded(job->task.name, [&]() -> Result<void> {
-                job->combiner->addWindow(p->level, p->window, p->probs.data_ptr<float>());
+                job->combiner->addWindow(p->level, p->window, p->probs);
                 return {};
             });
             const double seconds = secondsSince(t);
@@ -620,6 +642,7 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
     stats.forwardCalls = forwardCalls;
     stats.windows = windowCount;
     stats.stageBusySeconds = busy.take();
+    stats.perScale = std::move(perScale);
     stats.queues = {{QStringLiteral("decoded"), {decoded.capacity(), decoded.highWater()}},
                     {QStringLiteral("windows"), {windows.capacity(), windows.highWater()}},
                     {QStringLiteral("probabilities"), {probs.capacity(), probs.highWater()}},

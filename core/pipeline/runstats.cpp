@@ -16,6 +16,10 @@ QJsonObject RunStats::toJson() const
     for (const auto &[name, q] : queues)
         queueJson[name] = QJsonObject{{QStringLiteral("capacity"), static_cast<qint64>(q.capacity)},
                                       {QStringLiteral("high_water"), static_cast<qint64>(q.highWater)}};
+    QJsonObject scaleJson;
+    for (const auto &[scale, t] : perScale)
+        scaleJson[QString::number(scale)] = QJsonObject{{QStringLiteral("windows"), t.windows},
+                                                        {QStringLiteral("network_seconds"), t.networkSeconds}};
     return QJsonObject{{QStringLiteral("mode"), mode},
                        {QStringLiteral("images_done"), imagesDone},
                        {QStringLiteral("images_failed"), imagesFailed},
@@ -27,6 +31,7 @@ QJsonObject RunStats::toJson() const
                        {QStringLiteral("windows_per_forward"), windowsPerForward()},
                        {QStringLiteral("stage_busy_seconds"), stages},
                        {QStringLiteral("queues"), queueJson},
+                       {QStringLiteral("network_seconds_per_scale"), scaleJson},
                        {QStringLiteral("peak_rss_kib"), static_cast<qint64>(peakRssKiB)},
                        {QStringLiteral("untrained"), untrained}};
 }

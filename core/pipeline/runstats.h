@@ -1,7 +1,7 @@
 #pragma once
 // RunStats: what --stats-json reports about one engine run — per-stage busy seconds,
-// network forward seconds, images/s, windows per forward pass, queue high-water marks
-// and peak resident memory.
+// network forward seconds (in all and per pyramid scale), images/s, windows per forward
+// pass, queue high-water marks and peak resident memory.
 
 #include <QJsonObject>
 #include <QString>
@@ -15,6 +15,13 @@ struct QueueStats {
     size_t highWater = 0;
 };
 
+// Network time spent on one scale of the pyramid. A batch that mixes scales is shared
+// out among them by window count.
+struct ScaleTime {
+    long long windows = 0;
+    double networkSeconds = 0;
+};
+
 struct RunStats {
     QString mode;
     int imagesDone = 0;
@@ -25,6 +32,7 @@ struct RunStats {
     long long windows = 0;       // windows through the network (a window and its flip = 1)
     std::map<QString, double> stageBusySeconds;  // fetch, decode, preprocess, infer, combine, report
     std::map<QString, QueueStats> queues;
+    std::map<double, ScaleTime> perScale;        // keyed by the scale (0.5, 1.25, ...)
     long peakRssKiB = 0;
     bool untrained = false;
 

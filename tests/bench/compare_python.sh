@@ -5,7 +5,8 @@
 # model load included) and per image without the load:
 #   (a) tests/bench/python_reference.py  (the classic PSPNet test loop, numpy float64)
 #   (a') the same with --freeze          (the network optimised as SegScale loads it; PY_FREEZE=0 skips)
-#   (b) segscale segment --mode sequential
+#   (b) segscale segment --mode sequential  (the original loop: the model as loaded, not frozen)
+#   (b') the same with --graph optimized     (isolates the schedule; SEQ_OPT=0 skips)
 #   (c) segscale segment --mode pipelined (default batch)
 #   (d) segscale bench (network-only time: the limit), same settings
 #   (e) segscale segment --mode pipelined --threads 1 (thread split; THREAD_SPLIT=0 skips)
@@ -38,6 +39,7 @@ NIMAGES=${NIMAGES:-4}
 REPEAT=${REPEAT:-1}
 BENCH=${BENCH:-1}
 PY_FREEZE=${PY_FREEZE:-1}
+SEQ_OPT=${SEQ_OPT:-1}
 THREAD_SPLIT=${THREAD_SPLIT:-1}
 SEGSCALE=${SEGSCALE:-$repo/build/app/segscale}
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -95,6 +97,10 @@ for ((r = 1; r <= REPEAT; r++)); do
         "$PYTHON" "$here/python_reference.py" "${settings[@]}" --threads "$THREADS" --json "$d/python.json" --out "$d/python" "${images[@]}"
     run sequential "$r" "$d/sequential.json" \
         "$SEGSCALE" segment "${settings[@]}" --threads "$THREADS" --mode sequential --stats-json "$d/sequential.json" --out "$d/sequential" "${images[@]}"
+    if [[ "$SEQ_OPT" == 1 ]]; then
+        run sequential_opt "$r" "$d/sequential_opt.json" \
+            "$SEGSCALE" segment "${settings[@]}" --threads "$THREADS" --mode sequential --graph optimized --stats-json "$d/sequential_opt.json" --out "$d/sequential_opt" "${images[@]}"
+    fi
     if [[ "$PY_FREEZE" == 1 ]]; then
         run python_freeze "$r" "$d/python_freeze.json" \
             "$PYTHON" "$here/python_reference.py" "${settings[@]}" --freeze --threads "$THREADS" --json "$d/python_freeze.json" --out "$d/python_freeze" "${images[@]}"
@@ -139,7 +145,7 @@ def per_image(name):
             noload.append(d["wall_seconds"] / max(1, d["images_done"]))
     return min(e2e), min(noload), noload
 
-res = {k: per_image(k) for k in ("python", "python_freeze", "sequential", "pipelined", "pipelined_t1")}
+res = {k: per_image(k) for k in ("python", "python_freeze", "sequential", "sequential_opt", "pipelined", "pipelined_t1")}
 net = None
 bench = os.path.join(work, "bench.json")
 if os.path.exists(bench):
@@ -167,6 +173,7 @@ print(f"  pipelined / python          {ratio('pipelined', 'python')}")
 print(f"  pipelined / python --freeze {ratio('pipelined', 'python_freeze')}")
 print(f"  sequential / python         {ratio('sequential', 'python')}")
 print(f"  pipelined / sequential      {ratio('pipelined', 'sequential')}")
+print(f"  pipelined / seq. optimized  {ratio('pipelined', 'sequential_opt')}  (the schedule alone)")
 if net is not None:
     print(f"  network-only / pipelined    {net / res['pipelined'][1]:.3f}  (fraction of the limit, pipelined from segment)")
     print(f"  network-only / bench pipel. {net / res['bench pipelined'][1]:.3f}  (same process as the network-only time)")
@@ -195,7 +202,7 @@ def agreement(a, b):
     return same, total, max(worst) if worst else None
 
 print("\nlabel agreement (identical pixels over all images, repeat 1)")
-for a, b in (("pipelined", "python"), ("sequential", "python"), ("pipelined", "sequential"),
+for a, b in (("pipelined", "python"), ("sequential", "python"), ("pipelined", "sequential"), ("pipelined", "sequential_opt"),
              ("python_freeze", "python"), ("pipelined", "python_freeze"), ("pipelined_t1", "pipelined")):
     r = agreement(a, b)
     if r is None:

@@ -1,6 +1,6 @@
 // `segscale bench` end to end: the real executable and the real Cityscapes model on two
 // tiny pictures, one and two scales, a short memory run. Checks that the table, the
-// "labels identical" verdict and the JSON carry every number — never the timings
+// label-agreement verdict and the JSON carry every number — never the timings
 // themselves, which depend on the machine and its load.
 
 #include <QDir>
@@ -89,6 +89,76 @@ private Q_SLOTS:
         QCOMPARE(run(tinyArgs() + QStringList{QStringLiteral("--mode"), QStringLiteral("sequential")}).code, 2);
         QCOMPARE(run(tinyArgs() + QStringList{QStringLiteral("--rss-images"), QStringLiteral("100")}).code, 2);
         QCOMPARE(run(tinyArgs() + QStringList{QStringLiteral("--images"), QStringLiteral("0")}).code, 2);
+        QCOMPARE(run(tinyArgs() + QStringList{QStringLiteral("--baseline-graph"), QStringLiteral("frozen")}).code, 2);
+        const Run fp16 = run(tinyArgs() + QStringList{QStringLiteral("--precision"), QStringLiteral("fp16")});
+        QCOMPARE(fp16.code, 2);
+        QVERIFY2(fp16.err.contains(QStringLiteral("needs --device cuda")), qPrintable(fp16.err));
+        QCOMPARE(run(tinyArgs() + QStringList{QStringLiteral("--precision"), QStringLiteral("fp8")}).code, 2);
+    }
+
+    // With the optimised graph on both sides only the schedule differs, and the schedule
+    // must not change a single label (batch 1: the reference's batch shapes).
+    void scheduleAloneChangesNoLabel()
+    {
+        QStringList args = tinyArgs();
+        args[args.indexOf(QStringLiteral("--batch")) + 1] = QStringLiteral("1");
+        const QString jsonPath = m_dir.filePath(QStringLiteral("schedule.json"));
+        const Run r = run(args + QStringList{QStringLiteral("--scale-sets"), QStringLiteral("0.5,1"), QStringLiteral("--baseline-graph"),
+                                             QStringLiteral("optimized"), QStringLiteral("--json"), jsonPath});
+        QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+        QVERIFY2(r.out.contains(QStringLiteral("\nlabels: identical\n")), qPrintable(r.out));
+        QVERIFY(r.out.contains(QStringLiteral("sequential baseline: optimized graph")));
+        QFile f(jsonPath);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonObject json = QJsonDocument::fromJson(f.readAll()).object();
+        QCOMPARE(json[QStringLiteral("baseline_graph")].toString(), QStringLiteral("optimized"));
+        QCOMPARE(json[QStringLiteral("labels_identical")].toBool(), true);
+        const QJsonObject set = json[QStringLiteral("scale_sets")].toArray().at(0).toObject();
+        QCOMPARE(set[QStringLiteral("label_agreement")].toDouble(), 1.0);
+        QVERIFY(set[QStringLiteral("compared_pixels")].toInteger() == 60 * 80 + 72 * 56);
+    }
+
+    // bf16 runs on the CPU; its agreement with the fp32 baseline is measured and printed,
+    // whatever it is, and does not fail the run. A random-init PSPNet-50 (no weights to
+    // ship): the Cityscapes ESPNet cannot run in bf16 on Debian's LibTorch 1.13, whose
+    // bf16 transposed convolution returns the wrong size (its probe failure is below).
+    void lowerPrecisionAgreementIsReported()
+    {
+        const QString card = m_dir.filePath(QStringLiteral("psp50-random"));
+        QVERIFY(QDir().mkpath(card));
+        {
+            QFile f(card + QStringLiteral("/model.json"));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(R"({"name": "psp50-random", "architecture": "pspnet", "random_init": true, "num_classes": 4,
+                        "classes": ["road", "building", "sky", "tree"],
+                        "input": {"color_order": "RGB", "mean": [123.675, 116.28, 103.53], "std": [58.395, 57.12, 57.375]},
+                        "defaults": {"scales": [1.0], "base_size": 64, "crop": 49, "flip": false},
+                        "pspnet": {"layers": 50, "bins": [1, 2, 3, 6], "zoom_factor": 8}})");
+        }
+        QStringList args = tinyArgs();
+        args[args.indexOf(QStringLiteral("--model")) + 1] = card;
+        args[args.indexOf(QStringLiteral("--crop")) + 1] = QStringLiteral("49");
+        const QString jsonPath = m_dir.filePath(QStringLiteral("bf16.json"));
+        const Run r = run(args + QStringList{QStringLiteral("--scale-sets"), QStringLiteral("1"), QStringLiteral("--precision"),
+                                             QStringLiteral("bf16"), QStringLiteral("--json"), jsonPath});
+        QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+        QVERIFY2(r.out.contains(QStringLiteral("bf16 vs fp32: agreement reported above")), qPrintable(r.out));
+        QFile f(jsonPath);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonObject json = QJsonDocument::fromJson(f.readAll()).object();
+        QCOMPARE(json[QStringLiteral("precision")].toString(), QStringLiteral("bf16"));
+        const QJsonObject set = json[QStringLiteral("scale_sets")].toArray().at(0).toObject();
+        const double agreement = set[QStringLiteral("label_agreement")].toDouble();
+        qInfo("bf16 vs fp32 label agreement on the tiny pictures: %.6f", agreement);
+        QVERIFY(agreement > 0.0 && agreement <= 1.0);
+        QCOMPARE(set[QStringLiteral("compared_pixels")].toInteger(), qint64(60 * 80 + 72 * 56));
+        const qint64 differing = set[QStringLiteral("differing_pixels")].toInteger();
+        QVERIFY(qAbs(agreement - (1.0 - static_cast<double>(differing) / (60 * 80 + 72 * 56))) < 1e-12);
+
+        // A model that cannot run in the precision asked for is refused up front, saying so.
+        const Run espnet = run(tinyArgs() + QStringList{QStringLiteral("--precision"), QStringLiteral("bf16")});
+        QCOMPARE(espnet.code, 2);
+        QVERIFY2(espnet.err.contains(QStringLiteral("in bf16")), qPrintable(espnet.err));
     }
 
     void tableAndJson()
@@ -103,7 +173,11 @@ private Q_SLOTS:
         QVERIFY(r.out.contains(QStringLiteral("sequential s/img")));
         QVERIFY(r.out.contains(QStringLiteral("pipelined s/img")));
         QVERIFY(r.out.contains(QStringLiteral("peak RSS MiB")));
-        QVERIFY2(r.out.contains(QStringLiteral("\nlabels identical: yes\n")), qPrintable(r.out));
+        // The baseline runs the original graph, the pipelined engine the frozen one: near
+        // ties may flip, at most 0.01% of pixels (the bench's own tolerance).
+        QVERIFY2(r.out.contains(QStringLiteral("\nlabels: identical\n")) || r.out.contains(QStringLiteral("\nlabels: within tolerance")),
+                 qPrintable(r.out));
+        QVERIFY2(r.out.contains(QStringLiteral("network s/img by scale, scales 0.5,1: pipelined 0.5: ")), qPrintable(r.out));
         QVERIFY2(r.out.contains(QStringLiteral("\nRSS image 2: ")), qPrintable(r.out));
         int rows = 0;
         for (const QString &line : r.out.split(QLatin1Char('\n')))
@@ -116,7 +190,10 @@ private Q_SLOTS:
         QJsonParseError error;
         const QJsonObject json = QJsonDocument::fromJson(f.readAll(), &error).object();
         QCOMPARE(error.error, QJsonParseError::NoError);
-        QCOMPARE(json[QStringLiteral("labels_identical")].toBool(), true);
+        QCOMPARE(json[QStringLiteral("labels_within_tolerance")].toBool(), true);
+        QCOMPARE(json[QStringLiteral("baseline_graph")].toString(), QStringLiteral("original"));
+        QCOMPARE(json[QStringLiteral("pipelined_graph")].toString(), QStringLiteral("optimized"));
+        QCOMPARE(json[QStringLiteral("precision")].toString(), QStringLiteral("fp32"));
         QCOMPARE(json[QStringLiteral("images")].toArray().size(), 2);
         QCOMPARE(json[QStringLiteral("settings")].toObject()[QStringLiteral("crop")].toInt(), 48);
         QCOMPARE(json[QStringLiteral("settings")].toObject()[QStringLiteral("flip")].toBool(), false);
@@ -134,9 +211,10 @@ private Q_SLOTS:
             QVERIFY(s[QStringLiteral("network_only")].toObject()[QStringLiteral("forward_passes")].toInt() >= 1);
             QVERIFY(s[QStringLiteral("speedup_pipelined_vs_sequential")].toDouble() > 0);
             QVERIFY(s[QStringLiteral("fraction_of_network_limit")].toDouble() > 0);
-            QCOMPARE(s[QStringLiteral("labels_identical")].toBool(), true);
             QCOMPARE(s[QStringLiteral("images_compared")].toInt(), 2);
-            QCOMPARE(s[QStringLiteral("differing_pixels")].toInt(), 0);
+            QCOMPARE(s[QStringLiteral("compared_pixels")].toInteger(), qint64(60 * 80 + 72 * 56));
+            QVERIFY(s[QStringLiteral("label_agreement")].toDouble() >= 1.0 - 1e-4);
+            QCOMPARE(s[QStringLiteral("labels_identical")].toBool(), s[QStringLiteral("differing_pixels")].toInt() == 0);
             for (const QString &mode : {QStringLiteral("sequential"), QStringLiteral("pipelined")}) {
                 const QJsonObject m = s[mode].toObject();
                 QCOMPARE(m[QStringLiteral("mode")].toString(), mode);
@@ -146,6 +224,13 @@ private Q_SLOTS:
                 QVERIFY(m[QStringLiteral("run_peak_rss_kib")].toInteger() > 0);
                 // A window and its flip count once; both schedules see the same windows.
                 QCOMPARE(m[QStringLiteral("windows")].toInteger(), s[QStringLiteral("windows")].toInteger());
+                // Network time per scale: one entry per scale, their windows adding up.
+                const QJsonObject perScale = m[QStringLiteral("network_seconds_per_scale")].toObject();
+                QCOMPARE(perScale.size(), scaleCounts[i]);
+                qint64 scaleWindows = 0;
+                for (const QJsonValue &v : perScale)
+                    scaleWindows += v.toObject()[QStringLiteral("windows")].toInteger();
+                QCOMPARE(scaleWindows, m[QStringLiteral("windows")].toInteger());
                 const QJsonObject busy = m[QStringLiteral("stage_busy_seconds")].toObject();
                 for (const char *stage : {"decode", "preprocess", "infer", "combine", "report"})
                     QVERIFY2(busy.contains(QLatin1StringView(stage)), stage);
