@@ -191,7 +191,7 @@ int runBench(const QStringList &args)
     bool baselineOptimized = false;
     if (parser.isSet(QStringLiteral("baseline-graph"))) {
         const QString g = parser.value(QStringLiteral("baseline-graph"));
-        if (g != QLatin1StringView("original") && g != QLatin1StringView("optimized") && g != QLatin1StringView("optimised"))
+        if (g != QLatin1StringView("original") && g != QLatin1StringView("optimized"))
             return fail(ExitUsage, QStringLiteral("--baseline-graph must be original or optimized, not \"%1\"").arg(g));
         baselineOptimized = g != QLatin1StringView("original");
     }

@@ -2,6 +2,9 @@
 
 #include "model/networkloader.h"
 
+#include <initializer_list>
+#include <utility>
+
 namespace SegScale::Cli {
 
 void addInferenceOptions(QCommandLineParser &parser)
@@ -46,6 +49,29 @@ Result<QList<double>> parseScales(const QString &text)
     return scales;
 }
 
+namespace {
+
+// --name VALUE where VALUE is one of a few words: sets target, or says which words are valid.
+template <typename T>
+Result<void> readChoice(const QCommandLineParser &parser, const QString &name, std::initializer_list<std::pair<const char *, T>> choices,
+                        T &target)
+{
+    if (!parser.isSet(name))
+        return {};
+    const QString value = parser.value(name);
+    QStringList words;
+    for (const auto &[word, choice] : choices) {
+        if (value == QLatin1StringView(word)) {
+            target = choice;
+            return {};
+        }
+        words << QString::fromLatin1(word);
+    }
+    return Error{ErrorCategory::Usage, QStringLiteral("--%1 must be %2, not \"%3\"").arg(name, words.join(QStringLiteral(" or ")), value)};
+}
+
+} // namespace
+
 Result<Pipeline::SegmentOptions> readInferenceOptions(const QCommandLineParser &parser, const Model::ModelCard &card)
 {
     Pipeline::SegmentOptions o = Pipeline::SegmentOptions::fromCard(card);
@@ -78,15 +104,8 @@ Result<Pipeline::SegmentOptions> readInferenceOptions(const QCommandLineParser &
         o.flip = false;
     if (parser.isSet(QStringLiteral("device")))
         o.device = parser.value(QStringLiteral("device"));
-    if (parser.isSet(QStringLiteral("mode"))) {
-        const QString m = parser.value(QStringLiteral("mode"));
-        if (m == QLatin1StringView("pipelined"))
-            o.mode = Pipeline::EngineMode::Pipelined;
-        else if (m == QLatin1StringView("sequential"))
-            o.mode = Pipeline::EngineMode::Sequential;
-        else
-            return Error{ErrorCategory::Usage, QStringLiteral("--mode must be pipelined or sequential, not \"%1\"").arg(m)};
-    }
+    if (auto r = readChoice(parser, QStringLiteral("mode"), {{"pipelined", Pipeline::EngineMode::Pipelined}, {"sequential", Pipeline::EngineMode::Sequential}}, o.mode); !r)
+        return r.error();
     if (parser.isSet(QStringLiteral("precision"))) {
         auto p = parsePrecision(parser.value(QStringLiteral("precision")));
         if (!p)
@@ -96,23 +115,13 @@ Result<Pipeline::SegmentOptions> readInferenceOptions(const QCommandLineParser &
     if (o.precision == Pipeline::Precision::Float16 && !o.onCuda())
         return Error{ErrorCategory::Usage, QStringLiteral("--precision fp16 needs --device cuda: LibTorch has no float16 convolutions on the CPU (bf16 runs there)")};
     if (parser.isSet(QStringLiteral("graph"))) {
-        const QString g = parser.value(QStringLiteral("graph"));
-        if (g == QLatin1StringView("optimized") || g == QLatin1StringView("optimised"))
-            o.optimizeGraph = true;
-        else if (g == QLatin1StringView("original"))
-            o.optimizeGraph = false;
-        else
-            return Error{ErrorCategory::Usage, QStringLiteral("--graph must be optimized or original, not \"%1\"").arg(g)};
+        bool optimized = true;
+        if (auto r = readChoice(parser, QStringLiteral("graph"), {{"optimized", true}, {"original", false}}, optimized); !r)
+            return r.error();
+        o.optimizeGraph = optimized;
     }
-    if (parser.isSet(QStringLiteral("combine"))) {
-        const QString c = parser.value(QStringLiteral("combine"));
-        if (c == QLatin1StringView("host"))
-            o.combine = Pipeline::CombineMode::Host;
-        else if (c == QLatin1StringView("tensor"))
-            o.combine = Pipeline::CombineMode::Tensor;
-        else
-            return Error{ErrorCategory::Usage, QStringLiteral("--combine must be host or tensor, not \"%1\"").arg(c)};
-    }
+    if (auto r = readChoice(parser, QStringLiteral("combine"), {{"host", Pipeline::CombineMode::Host}, {"tensor", Pipeline::CombineMode::Tensor}}, o.combine); !r)
+        return r.error();
     o.acceptDamaged = parser.isSet(QStringLiteral("accept-damaged"));
     if (parser.isSet(QStringLiteral("max-pixels"))) {
         bool ok = false;

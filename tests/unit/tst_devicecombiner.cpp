@@ -16,6 +16,7 @@
 // hide); ties go to the lowest class; the device pyramid stays within one grey level of
 // OpenCV and normalises exactly as the Preprocessor; a bfloat16 network runs.
 
+#include "common/syntheticphoto.h"
 #include "common/testnetworks.h"
 #include "pipeline/imagecombiner.h"
 #include "pipeline/preprocessor.h"
@@ -97,22 +98,7 @@ combineBoth(const Procedure::ImagePlan &plan, int classes,
     return {reference.finish(), device.finish()};
 }
 
-cv::Mat syntheticPhoto(int w, int h, int seed)
-{
-    cv::Mat img(h, w, CV_8UC3);
-    cv::RNG rng(static_cast<uint64>(seed));
-    for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w; ++x)
-            img.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uchar>(x * 255 / w), static_cast<uchar>(y * 255 / h),
-                                                static_cast<uchar>((x + y) * 127 / (w + h)));
-    for (int i = 0; i < 5; ++i)
-        cv::circle(img, cv::Point(rng.uniform(0, w), rng.uniform(0, h)), rng.uniform(3, std::max(4, w / 4)),
-                   cv::Scalar(rng.uniform(0, 255), rng.uniform(0, 255), rng.uniform(0, 255)), -1);
-    cv::Mat noise(h, w, CV_8UC3);
-    rng.fill(noise, cv::RNG::UNIFORM, 0, 30);
-    img += noise;
-    return img;
-}
+using Testing::syntheticPhoto;
 
 at::Tensor toTensor(const cv::Mat &hwcU8)
 {
