@@ -4,6 +4,7 @@
 #include "studycommand.h"
 
 #include "command.h"
+#include "inferenceoptions.h"
 #include "jobs/jobstore.h"
 #include "jobs/studyexporter.h"
 #include "model/modelcard.h"
@@ -152,7 +153,11 @@ int create(const QStringList &args)
     const QCommandLineOption flip(QStringLiteral("flip"), QStringLiteral("Average with the horizontal flip."));
     const QCommandLineOption noFlip(QStringLiteral("no-flip"), QStringLiteral("Do not average with the flip."));
     const QCommandLineOption batch(QStringLiteral("batch"), QStringLiteral("Windows per network batch (default 1)."), QStringLiteral("N"));
-    p.addOptions({model, scales, baseSize, crop, flip, noFlip, batch});
+    const QCommandLineOption precision(QStringLiteral("precision"),
+                                       QStringLiteral("Network arithmetic for every image: fp32 (default), fp16 (runs need --device cuda) or "
+                                                      "bf16. Part of the settings: results of two precisions are never mixed."),
+                                       QStringLiteral("p"));
+    p.addOptions({model, scales, baseSize, crop, flip, noFlip, batch, precision});
     if (auto stop = parse(p, args, QStringLiteral("STUDY.db --model PATH [options]"),
                           QStringLiteral("Creates a study database that records the model and the settings every image "
                                          "of the study will be segmented with."),
@@ -212,6 +217,12 @@ int create(const QStringList &args)
         s.flip = true;
     if (p.isSet(noFlip))
         s.flip = false;
+    if (p.isSet(precision)) {
+        auto chosen = parsePrecision(p.value(precision));
+        if (!chosen)
+            return usageError(cmd, chosen.error().message);
+        s.precision = precisionName(*chosen);
+    }
 
     err() << cmd << ": fingerprinting " << card->weightsPath() << " ...\n";
     err().flush();
@@ -232,7 +243,7 @@ int create(const QStringList &args)
     out() << "created study " << path << '\n'
           << "  model:    " << card->name << " (" << card->classes.size() << " classes, " << QString::fromLatin1(s.modelFingerprint.left(16)) << "…)\n"
           << "  scales:   " << scaleText.join(QLatin1Char(',')) << "  base size " << s.baseSize << "  crop " << s.crop
-          << "  flip " << (s.flip ? "on" : "off") << "  batch " << s.batch << '\n'
+          << "  flip " << (s.flip ? "on" : "off") << "  batch " << s.batch << "  precision " << s.precision << '\n'
           << "next: segscale study add " << path << " FOLDER\n";
     out().flush();
     return ExitOk;

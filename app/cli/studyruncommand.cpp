@@ -143,12 +143,16 @@ int runStudy(const QStringList &args)
     auto options = readInferenceOptions(parser, studyCard);
     if (!options)
         return fail(ExitUsage, options.error().message);
-    // The study's settings fingerprint does not record a precision yet, so fp16/bf16
-    // results could silently mix with fp32 ones: refuse them until it does.
-    if (options->precision != Pipeline::Precision::Float32)
-        return fail(ExitUsage, QStringLiteral("--precision %1: studies record fp32 results only (their settings do not hold a "
-                                              "precision yet); use `segscale segment` or `segscale bench` for fp16/bf16")
-                                   .arg(precisionName(options->precision)));
+    // The precision is one of the study's settings (schema v3): the study's unless given.
+    if (!parser.isSet(QStringLiteral("precision"))) {
+        auto recorded = parsePrecision(settings.precision.isEmpty() ? QStringLiteral("fp32") : settings.precision);
+        if (!recorded)
+            return fail(ExitUsage, QStringLiteral("the study records an unknown precision: %1").arg(recorded.error().message));
+        options->precision = *recorded;
+        if (options->precision == Pipeline::Precision::Float16 && !options->onCuda())
+            return fail(ExitUsage, QStringLiteral("this study runs in fp16, which needs --device cuda (LibTorch has no float16 "
+                                                  "convolutions on the CPU)"));
+    }
     if (!parser.isSet(QStringLiteral("batch")))
         options->batch = settings.batch > 1 ? settings.batch : 0;  // 0: the device's automatic choice
     options->overlays = parser.isSet(QStringLiteral("overlays"));
@@ -159,6 +163,7 @@ int runStudy(const QStringList &args)
     wanted.baseSize = options->baseSize;
     wanted.crop = options->crop;
     wanted.flip = options->flip;
+    wanted.precision = precisionName(options->precision);
     wanted.modelFingerprint = *fingerprint;
     if (parser.isSet(QStringLiteral("model"))) {
         wanted.modelCard = card->toJson();

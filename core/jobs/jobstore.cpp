@@ -282,11 +282,11 @@ Result<int> JobStore::beginRun(const StudySettings &settings, bool newRun)
         for (double s : settings.scales)
             scales.append(s);
         q.prepare(exists ? QStringLiteral("UPDATE settings SET model_card = ?, model_fingerprint = ?, settings_fingerprint = ?, "
-                                          "scales = ?, base_size = ?, crop = ?, flip = ?, stride_rate = ?, batch = ?, run = ? "
-                                          "WHERE id = 1")
+                                          "scales = ?, base_size = ?, crop = ?, flip = ?, stride_rate = ?, batch = ?, run = ?, "
+                                          "precision = ? WHERE id = 1")
                          : QStringLiteral("INSERT INTO settings (model_card, model_fingerprint, settings_fingerprint, scales, "
-                                          "base_size, crop, flip, stride_rate, batch, run, id) "
-                                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"));
+                                          "base_size, crop, flip, stride_rate, batch, run, precision, id) "
+                                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"));
         q.addBindValue(QString::fromUtf8(QJsonDocument(settings.modelCard).toJson(QJsonDocument::Compact)));
         q.addBindValue(QString::fromLatin1(settings.modelFingerprint));
         q.addBindValue(QString::fromLatin1(fingerprint));
@@ -297,6 +297,7 @@ Result<int> JobStore::beginRun(const StudySettings &settings, bool newRun)
         q.addBindValue(settings.strideRate);
         q.addBindValue(settings.batch);
         q.addBindValue(run);
+        q.addBindValue(settings.precision.isEmpty() ? QStringLiteral("fp32") : settings.precision);
         if (!q.exec())
             return sqlError(q, QStringLiteral("writing settings"));
         if (exists && run != oldRun) {
@@ -316,8 +317,8 @@ Result<int> JobStore::beginRun(const StudySettings &settings, bool newRun)
 Result<std::optional<StudySettings>> JobStore::settings()
 {
     QSqlQuery q(m_db);
-    if (!q.exec(QStringLiteral("SELECT model_card, model_fingerprint, scales, base_size, crop, flip, stride_rate, batch "
-                               "FROM settings WHERE id = 1")))
+    if (!q.exec(QStringLiteral("SELECT model_card, model_fingerprint, scales, base_size, crop, flip, stride_rate, batch, "
+                               "precision FROM settings WHERE id = 1")))
         return sqlError(q, QStringLiteral("reading settings"));
     if (!q.next())
         return std::optional<StudySettings>();
@@ -332,6 +333,7 @@ Result<std::optional<StudySettings>> JobStore::settings()
     s.flip = q.value(5).toInt() != 0;
     s.strideRate = q.value(6).toDouble();
     s.batch = q.value(7).toInt();
+    s.precision = q.value(8).toString();
     return std::optional<StudySettings>(std::move(s));
 }
 

@@ -79,6 +79,16 @@ const QStringList &stepV2()
     return sql;
 }
 
+// v3: the study records the network's precision (fp32, fp16, bf16), which changes labels
+// and so belongs to the settings fingerprint; older studies were all fp32.
+const QStringList &stepV3()
+{
+    static const QStringList sql{
+        QStringLiteral("ALTER TABLE settings ADD COLUMN precision TEXT NOT NULL DEFAULT 'fp32'"),
+    };
+    return sql;
+}
+
 Error sqlError(const QSqlQuery &q, const QString &what)
 {
     return Error{ErrorCategory::Internal, QStringLiteral("study database: %1: %2").arg(what, q.lastError().text())};
@@ -169,7 +179,7 @@ Result<void> Schema::migrate(QSqlDatabase &db, Dialect dialect)
                      QStringLiteral("study database has schema v%1; this SegScale reads up to v%2 — please upgrade")
                          .arg(*v)
                          .arg(CurrentVersion)};
-    const QStringList *steps[] = {&stepV1(), &stepV2()};
+    const QStringList *steps[] = {&stepV1(), &stepV2(), &stepV3()};
     static_assert(std::size(steps) == CurrentVersion);
     for (int to = *v + 1; to <= CurrentVersion; ++to) {
         if (auto r = runStep(db, dialect, to, *steps[to - 1]); !r)

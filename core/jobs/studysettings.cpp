@@ -30,6 +30,9 @@ QByteArray StudySettings::fingerprint() const
         canonical += QByteArray::number(s, 'g', 17) + ',';
     canonical += "|base=" + QByteArray::number(baseSize) + "|crop=" + QByteArray::number(crop) +
                  "|flip=" + QByteArray(flip ? "1" : "0") + "|stride=" + QByteArray::number(strideRate, 'g', 17);
+    // Only when not fp32: the fingerprints of studies made before v3 (all fp32) stay valid.
+    if (!precision.isEmpty() && precision != QLatin1StringView("fp32"))
+        canonical += "|precision=" + precision.toLatin1();
     hash.addData(canonical);
     return hash.result().toHex();
 }

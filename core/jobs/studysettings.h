@@ -6,6 +6,7 @@
 #include <QByteArray>
 #include <QJsonObject>
 #include <QList>
+#include <QString>
 #include <QStringList>
 
 namespace SegScale::Jobs {
@@ -19,6 +20,7 @@ struct StudySettings {
     bool flip = true;
     double strideRate = 2.0 / 3.0;
     int batch = 1;
+    QString precision = QStringLiteral("fp32");  // the network's arithmetic: fp32, fp16 or bf16
 
     QStringList classNames() const;
     QString modelName() const;

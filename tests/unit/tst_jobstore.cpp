@@ -683,8 +683,10 @@ private Q_SLOTS:
         QVERIFY2(opened.ok(), opened.ok() ? "" : qPrintable(opened.error().toString()));
         auto &store = *opened;
         QSqlDatabase db = store->database();
-        QCOMPARE(*Schema::version(db), 2);
+        QCOMPARE(*Schema::version(db), Schema::CurrentVersion);
         QVERIFY(db.tables().contains(QStringLiteral("workers")));
+        // v3: old studies were fp32, and their fingerprint stays what it was.
+        QCOMPARE((*store->settings())->precision, QStringLiteral("fp32"));
         // Data kept, and the new columns filled from the old tables.
         QCOMPARE(*store->imageCount(), 3);
         QCOMPARE(*store->currentRun(), 1);
@@ -708,6 +710,14 @@ private Q_SLOTS:
         QCOMPARE(l->size(), 2);
         QCOMPARE(*store->complete(l->at(0).imageId, l->at(0).leaseId, makeResult({1, 0})), WriteOutcome::Done);
         QCOMPARE(scalar(*store, QStringLiteral("SELECT done_count FROM workers WHERE name = 'w'")), 1);
+
+        // Another precision is other settings: refused without a new run, kept with one.
+        StudySettings half = makeSettings("aaaa");
+        half.precision = QStringLiteral("fp16");
+        QVERIFY(half.fingerprint() != makeSettings("aaaa").fingerprint());
+        QVERIFY(!store->beginRun(half, false).ok());
+        QCOMPARE(*store->beginRun(half, true), 2);
+        QCOMPARE((*store->settings())->precision, QStringLiteral("fp16"));
     }
 
     void refusesNewerSchema()

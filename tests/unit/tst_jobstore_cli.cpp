@@ -125,6 +125,24 @@ private Q_SLOTS:
         QVERIFY(!QFile::exists(db));
         QCOMPARE(run({QStringLiteral("status"), db}).code, 2);  // missing study
         QCOMPARE(run({QStringLiteral("status"), db, QStringLiteral("--bogus")}).code, 2);
+        QCOMPARE(run({QStringLiteral("create"), db, QStringLiteral("--model"), m_model, QStringLiteral("--precision"), QStringLiteral("fp8")}).code, 2);
+        QVERIFY(!QFile::exists(db));
+    }
+
+    // The precision is one of the settings a study records: a run takes it from the study,
+    // refuses fp16 without CUDA, and never mixes it with another without --new-run.
+    void precisionIsASetting()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("half.db"));
+        const Run created = run({QStringLiteral("create"), db, QStringLiteral("--model"), m_model, QStringLiteral("--precision"), QStringLiteral("fp16")});
+        QVERIFY2(created.code == 0, qPrintable(created.err));
+        QVERIFY2(created.out.contains(QStringLiteral("precision fp16")), qPrintable(created.out));
+        const Run onCpu = run({QStringLiteral("run"), db});
+        QCOMPARE(onCpu.code, 2);
+        QVERIFY2(onCpu.err.contains(QStringLiteral("fp16")) && onCpu.err.contains(QStringLiteral("--device cuda")), qPrintable(onCpu.err));
+        const Run other = run({QStringLiteral("run"), db, QStringLiteral("--precision"), QStringLiteral("fp32")});
+        QCOMPARE(other.code, 2);
+        QVERIFY2(other.err.contains(QStringLiteral("never mixed")), qPrintable(other.err));
     }
 
     void endToEnd()
