@@ -30,6 +30,7 @@ namespace SegScale::Cli {
 namespace {
 
 using Pipeline::BenchImage;
+using Pipeline::scalesText;
 
 int fail(int code, const QString &message)
 {
@@ -107,14 +108,6 @@ Result<std::vector<BenchImage>> gatherImages(const QStringList &inputs, int coun
     return images;
 }
 
-QString scalesText(const QList<double> &scales)
-{
-    QStringList parts;
-    for (double s : scales)
-        parts << QString::number(s);
-    return parts.join(QLatin1Char(','));
-}
-
 QString loadAverage()
 {
     QFile f(QStringLiteral("/proc/loadavg"));
@@ -189,12 +182,8 @@ int runBench(const QStringList &args)
     if (parser.isSet(QStringLiteral("mode")))
         return fail(ExitUsage, QStringLiteral("--mode does not apply: bench runs both modes"));
     bool baselineOptimized = false;
-    if (parser.isSet(QStringLiteral("baseline-graph"))) {
-        const QString g = parser.value(QStringLiteral("baseline-graph"));
-        if (g != QLatin1StringView("original") && g != QLatin1StringView("optimized"))
-            return fail(ExitUsage, QStringLiteral("--baseline-graph must be original or optimized, not \"%1\"").arg(g));
-        baselineOptimized = g != QLatin1StringView("original");
-    }
+    if (auto r = readChoice(parser, QStringLiteral("baseline-graph"), {{"original", false}, {"optimized", true}}, baselineOptimized); !r)
+        return fail(ExitUsage, r.error().message);
     if (parser.isSet(QStringLiteral("scales")) && parser.isSet(QStringLiteral("scale-sets")))
         return fail(ExitUsage, QStringLiteral("give --scales (one set) or --scale-sets, not both"));
 
@@ -269,10 +258,10 @@ int runBench(const QStringList &args)
                                  .arg(options->effectiveBatch())
                                  .arg(threads)
                                  .arg(options->device,
-                                      options->optimizedGraph() ? QStringLiteral("optimized") : QStringLiteral("original"),
+                                      graphName(options->optimizedGraph()),
                                       precisionName(options->precision),
                                       options->tensorCombine() ? QStringLiteral("tensor") : QStringLiteral("host"),
-                                      baselineOptions.optimizedGraph() ? QStringLiteral("optimized") : QStringLiteral("original"));
+                                      graphName(baselineOptions.optimizedGraph()));
     const QString loadAtStart = loadAverage();
     const QString machine = QStringLiteral("%1 cores, load average %2 at start").arg(QThread::idealThreadCount()).arg(loadAtStart);
     out << "model: " << (*network)->describe() << ((*network)->untrained() ? QStringLiteral(" (UNTRAINED: random weights)") : QString()) << '\n';
@@ -390,8 +379,8 @@ int runBench(const QStringList &args)
             {QStringLiteral("labels_within_tolerance"), withinTolerance},
             {QStringLiteral("tolerance_max_differing_fraction"), judged ? maxDifferingFraction : 1.0},
             {QStringLiteral("precision"), precisionName(options->precision)},
-            {QStringLiteral("pipelined_graph"), options->optimizedGraph() ? QStringLiteral("optimized") : QStringLiteral("original")},
-            {QStringLiteral("baseline_graph"), baselineOptions.optimizedGraph() ? QStringLiteral("optimized") : QStringLiteral("original")},
+            {QStringLiteral("pipelined_graph"), graphName(options->optimizedGraph())},
+            {QStringLiteral("baseline_graph"), graphName(baselineOptions.optimizedGraph())},
         };
         if (rss)
             json[QStringLiteral("rss_flatness")] = rss->toJson();

@@ -2,9 +2,6 @@
 
 #include "model/networkloader.h"
 
-#include <initializer_list>
-#include <utility>
-
 namespace SegScale::Cli {
 
 void addInferenceOptions(QCommandLineParser &parser)
@@ -48,29 +45,6 @@ Result<QList<double>> parseScales(const QString &text)
         return Error{ErrorCategory::Usage, QStringLiteral("--scales needs at least one scale")};
     return scales;
 }
-
-namespace {
-
-// --name VALUE where VALUE is one of a few words: sets target, or says which words are valid.
-template <typename T>
-Result<void> readChoice(const QCommandLineParser &parser, const QString &name, std::initializer_list<std::pair<const char *, T>> choices,
-                        T &target)
-{
-    if (!parser.isSet(name))
-        return {};
-    const QString value = parser.value(name);
-    QStringList words;
-    for (const auto &[word, choice] : choices) {
-        if (value == QLatin1StringView(word)) {
-            target = choice;
-            return {};
-        }
-        words << QString::fromLatin1(word);
-    }
-    return Error{ErrorCategory::Usage, QStringLiteral("--%1 must be %2, not \"%3\"").arg(name, words.join(QStringLiteral(" or ")), value)};
-}
-
-} // namespace
 
 Result<Pipeline::SegmentOptions> readInferenceOptions(const QCommandLineParser &parser, const Model::ModelCard &card)
 {
@@ -170,17 +144,14 @@ Result<std::shared_ptr<const Model::Network>> loadNetwork(const Model::ModelCard
 
 QString describeOptions(const Pipeline::SegmentOptions &o)
 {
-    QStringList scales;
-    for (double s : o.scales)
-        scales << QString::number(s);
     return QStringLiteral("scales %1, base size %2, crop %3, flip %4, mode %5, batch %6, device %7, %8, %9 graph, %10 combine")
-        .arg(scales.join(QLatin1Char(',')))
+        .arg(Pipeline::scalesText(o.scales))
         .arg(o.baseSize)
         .arg(o.crop)
         .arg(o.flip ? QStringLiteral("on") : QStringLiteral("off"),
              o.mode == Pipeline::EngineMode::Sequential ? QStringLiteral("sequential") : QStringLiteral("pipelined"))
         .arg(o.effectiveBatch())
-        .arg(o.device, precisionName(o.precision), o.optimizedGraph() ? QStringLiteral("optimized") : QStringLiteral("original"),
+        .arg(o.device, precisionName(o.precision), graphName(o.optimizedGraph()),
              o.tensorCombine() && o.mode == Pipeline::EngineMode::Pipelined ? QStringLiteral("tensor") : QStringLiteral("host"));
 }
 

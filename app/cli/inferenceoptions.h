@@ -7,7 +7,9 @@
 
 #include <QCommandLineParser>
 
+#include <initializer_list>
 #include <memory>
+#include <utility>
 
 namespace SegScale::Model {
 class Network;
@@ -21,6 +23,26 @@ Result<Pipeline::SegmentOptions> readInferenceOptions(const QCommandLineParser &
 Result<QList<double>> parseScales(const QString &text);
 Result<Pipeline::Precision> parsePrecision(const QString &text);
 QString precisionName(Pipeline::Precision p);
+inline QString graphName(bool optimized) { return optimized ? QStringLiteral("optimized") : QStringLiteral("original"); }
+
+// --name VALUE where VALUE is one of a few words: sets target, or says which words are valid.
+template <typename T>
+Result<void> readChoice(const QCommandLineParser &parser, const QString &name, std::initializer_list<std::pair<const char *, T>> choices,
+                        T &target)
+{
+    if (!parser.isSet(name))
+        return {};
+    const QString value = parser.value(name);
+    QStringList words;
+    for (const auto &[word, choice] : choices) {
+        if (value == QLatin1StringView(word)) {
+            target = choice;
+            return {};
+        }
+        words << QString::fromLatin1(word);
+    }
+    return Error{ErrorCategory::Usage, QStringLiteral("--%1 must be %2, not \"%3\"").arg(name, words.join(QStringLiteral(" or ")), value)};
+}
 QString describeOptions(const Pipeline::SegmentOptions &o);
 // Loads the card's network on the options' device with their thread count.
 Result<std::shared_ptr<const Model::Network>> loadNetwork(const Model::ModelCard &card, const Pipeline::SegmentOptions &o);

@@ -10,6 +10,7 @@
 #include "model/modelcard.h"
 #include "model/modelimporter.h"
 #include "model/modelregistry.h"
+#include "pipeline/segmentoptions.h"
 
 #include <QCommandLineParser>
 #include <QCryptographicHash>
@@ -331,9 +332,6 @@ int runInfo(const QStringList &args)
     auto triple = [](const std::array<float, 3> &v) {
         return QStringLiteral("%1, %2, %3").arg(v[0]).arg(v[1]).arg(v[2]);
     };
-    QStringList scales;
-    for (double s : card->defaults.scales)
-        scales << QString::number(s);
     QTextStream &o = out();
     o << "name:          " << card->name << '\n'
       << "folder:        " << card->directory << '\n'
@@ -346,7 +344,7 @@ int runInfo(const QStringList &args)
       << "parameters:    " << (*parameters >= 0 ? QString::number(*parameters) : QStringLiteral("-")) << '\n'
       << "input:         " << (card->input.colorOrder == ColorOrder::BGR ? "BGR" : "RGB") << ", mean " << triple(card->input.mean)
       << ", std " << triple(card->input.std) << '\n'
-      << "defaults:      scales " << scales.join(QLatin1Char(',')) << ", base size " << card->defaults.baseSize << ", crop "
+      << "defaults:      scales " << Pipeline::scalesText(card->defaults.scales) << ", base size " << card->defaults.baseSize << ", crop "
       << card->defaults.crop << ", flip " << (card->defaults.flip ? "on" : "off") << '\n'
       << "classes:       " << card->numClasses << '\n';
     for (int i = 0; i < card->numClasses; ++i) {

@@ -237,12 +237,9 @@ int create(const QStringList &args)
     auto run = (*store)->beginRun(s, false);
     if (!run)
         return failure(cmd, run.error());
-    QStringList scaleText;
-    for (double v : s.scales)
-        scaleText.append(QString::number(v));
     out() << "created study " << path << '\n'
           << "  model:    " << card->name << " (" << card->classes.size() << " classes, " << QString::fromLatin1(s.modelFingerprint.left(16)) << "…)\n"
-          << "  scales:   " << scaleText.join(QLatin1Char(',')) << "  base size " << s.baseSize << "  crop " << s.crop
+          << "  scales:   " << Pipeline::scalesText(s.scales) << "  base size " << s.baseSize << "  crop " << s.crop
           << "  flip " << (s.flip ? "on" : "off") << "  batch " << s.batch << "  precision " << s.precision << '\n'
           << "next: segscale study add " << path << " FOLDER\n";
     out().flush();

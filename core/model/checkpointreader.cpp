@@ -1,5 +1,6 @@
 #include "model/checkpointreader.h"
 
+#include "model/modelcard.h"
 #include "model/pickleunpickler.h"
 
 #include <caffe2/serialize/inline_container.h>
@@ -287,6 +288,17 @@ StateDict readLegacy(const QByteArray &bytes)
 }
 
 } // namespace
+
+Result<StateDict> CheckpointReader::readCardWeights(const ModelCard &card)
+{
+    const QString path = card.weightsPath();
+    if (!QFileInfo::exists(path))
+        return Error{ErrorCategory::Model, QStringLiteral("weights file %1 named by the card does not exist").arg(path)};
+    Result<StateDict> weights = readStateDict(path);
+    if (!weights)
+        return Error{ErrorCategory::Model, weights.error().message};
+    return weights;
+}
 
 Result<StateDict> CheckpointReader::readStateDict(const QString &path)
 {

@@ -14,9 +14,15 @@
 
 namespace SegScale::Model {
 
+class ModelCard;
+
 class CheckpointReader {
 public:
     static Result<StateDict> readStateDict(const QString &path);
+    // The weights a native model's card names (card.weightsPath()), every failure a
+    // Model error. Never falls back to random weights: an untrained network would
+    // produce plausible-looking nonsense for a whole study.
+    static Result<StateDict> readCardWeights(const ModelCard &card);
 };
 
 } // namespace SegScale::Model

@@ -6,7 +6,6 @@
 
 #include <torch/torch.h>
 
-#include <QFileInfo>
 
 namespace SegScale::Model {
 
@@ -43,14 +42,10 @@ Result<std::unique_ptr<Network>> EspNetNetwork::load(const ModelCard &card, c10:
 {
     if (card.randomInit)
         return build(card, nullptr, device, QStringLiteral("random init"), dtype);
-    const QString path = card.weightsPath();
-    // Never fall back to random weights: plausible-looking nonsense for a whole study.
-    if (!QFileInfo::exists(path))
-        return Error{ErrorCategory::Model, QStringLiteral("weights file %1 named by the card does not exist").arg(path)};
-    Result<StateDict> weights = CheckpointReader::readStateDict(path);
+    Result<StateDict> weights = CheckpointReader::readCardWeights(card);
     if (!weights)
-        return Error{ErrorCategory::Model, weights.error().message};
-    return build(card, &weights.value(), device, path, dtype);
+        return weights.error();
+    return build(card, &weights.value(), device, card.weightsPath(), dtype);
 }
 
 Result<std::unique_ptr<Network>> EspNetNetwork::fromStateDict(const ModelCard &card, const StateDict &weights,

@@ -6,7 +6,6 @@
 
 #include <torch/torch.h>
 
-#include <QFileInfo>
 
 namespace SegScale::Model {
 
@@ -24,15 +23,10 @@ Result<std::unique_ptr<Network>> PspNetNetwork::load(const ModelCard &card, c10:
 {
     if (card.randomInit)
         return build(card, nullptr, device, optimize, QStringLiteral("random init"), dtype);
-    const QString path = card.weightsPath();
-    // Never fall back to random weights: an untrained network would silently produce
-    // plausible-looking nonsense for a whole study.
-    if (!QFileInfo::exists(path))
-        return Error{ErrorCategory::Model, QStringLiteral("weights file %1 named by the card does not exist").arg(path)};
-    Result<StateDict> weights = CheckpointReader::readStateDict(path);
+    Result<StateDict> weights = CheckpointReader::readCardWeights(card);
     if (!weights)
-        return Error{ErrorCategory::Model, weights.error().message};
-    return build(card, &weights.value(), device, optimize, path, dtype);
+        return weights.error();
+    return build(card, &weights.value(), device, optimize, card.weightsPath(), dtype);
 }
 
 Result<std::unique_ptr<Network>> PspNetNetwork::fromStateDict(const ModelCard &card, const StateDict &weights,

@@ -96,14 +96,6 @@ QJsonArray toJsonArray(const QList<double> &values)
     return a;
 }
 
-QString scalesText(const QList<double> &scales)
-{
-    QStringList parts;
-    for (double s : scales)
-        parts << QString::number(s);
-    return parts.join(QLatin1Char(','));
-}
-
 } // namespace
 
 double ScaleSetResult::sequentialPerImage() const { return perImage(sequential); }

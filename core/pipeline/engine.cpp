@@ -381,8 +381,6 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
     const int batch = std::max(1, o.effectiveBatch());
     const bool tensorCombine = o.tensorCombine();
     const c10::Device device = m_network->device();
-    // Host-to-GPU copies are asynchronous only from page-locked memory.
-    const bool pinned = device.is_cuda();
     const bool cpu = !device.is_cuda();
     const OpenCvThreads openCvThreads(cpu);
     const int fetchThreads = std::max(1, std::min(o.fetchAhead, 8));
@@ -522,7 +520,7 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
                 inputs.push_back(item.input);
             auto out = guarded(QStringLiteral("batch"), [&]() -> Result<at::Tensor> {
                 at::Tensor stacked;
-                if (pinned) {
+                if (!cpu) {  // host-to-GPU copies are asynchronous only from page-locked memory
                     stacked = torch::empty({static_cast<int64_t>(inputs.size()), 3, o.crop, o.crop},
                                            torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(true));
                     at::stack_out(stacked, inputs, 0);
@@ -564,7 +562,7 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
     // host cores are free and the combine is GPU work anyway.
     QThreadPool combinePool;
     const int cores = std::max(1, QThread::idealThreadCount());
-    combinePool.setMaxThreadCount(device.is_cuda() ? cores : std::max(1, cores - at::get_num_threads()));
+    combinePool.setMaxThreadCount(cpu ? std::max(1, cores - at::get_num_threads()) : cores);
     ThreadPtr combiner = startThread("segscale-combine", [&] {
         if (cpu)
             yieldToNetwork();

@@ -7,6 +7,7 @@
 
 #include <QList>
 #include <QString>
+#include <QStringList>
 
 #include <optional>
 
@@ -77,5 +78,14 @@ struct SegmentOptions {
         return o;
     }
 };
+
+// "0.5,0.75,1,1.25": how scale lists are written on the command line and in reports.
+inline QString scalesText(const QList<double> &scales)
+{
+    QStringList parts;
+    for (double s : scales)
+        parts << QString::number(s);
+    return parts.join(QLatin1Char(','));
+}
 
 } // namespace SegScale::Pipeline

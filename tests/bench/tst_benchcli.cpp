@@ -3,13 +3,14 @@
 // label-agreement verdict and the JSON carry every number — never the timings
 // themselves, which depend on the machine and its load.
 
+#include "common/clirun.h"
+
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -19,11 +20,7 @@
 
 namespace {
 
-struct Run {
-    int code = -1;
-    QString out;
-    QString err;
-};
+using Run = SegScale::Testing::CliRun;
 
 } // namespace
 
@@ -36,19 +33,7 @@ class TestBenchCli : public QObject {
 
     Run run(const QStringList &args)
     {
-        QProcess p;
-        p.start(m_cli, QStringList{QStringLiteral("bench")} + args);
-        Run r;
-        if (!p.waitForFinished(240'000)) {
-            p.kill();
-            p.waitForFinished();
-            r.err = QStringLiteral("timed out");
-            return r;
-        }
-        r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-        r.out = QString::fromUtf8(p.readAllStandardOutput());
-        r.err = QString::fromUtf8(p.readAllStandardError());
-        return r;
+        return SegScale::Testing::runCli(m_cli, QStringList{QStringLiteral("bench")} + args, 240'000);
     }
 
     QStringList tinyArgs() const

@@ -2,11 +2,11 @@
 // and the real Cityscapes model card. Results are recorded through JobStore in between
 // (no inference here), then status, errors, export, retry and reset are checked.
 
+#include "common/clirun.h"
 #include "jobs/jobstore.h"
 
 #include <QDir>
 #include <QFile>
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -17,11 +17,7 @@ using namespace SegScale::Jobs;
 
 namespace {
 
-struct Run {
-    int code = -1;
-    QString out;
-    QString err;
-};
+using Run = SegScale::Testing::CliRun;
 
 QList<QStringList> parseCsv(const QByteArray &bytes)
 {
@@ -73,19 +69,7 @@ class TestStudyCli : public QObject {
 
     Run run(const QStringList &args)
     {
-        QProcess p;
-        p.start(m_cli, QStringList{QStringLiteral("study")} + args);
-        Run r;
-        if (!p.waitForFinished(120'000)) {
-            p.kill();
-            p.waitForFinished();
-            r.err = QStringLiteral("timed out");
-            return r;
-        }
-        r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-        r.out = QString::fromUtf8(p.readAllStandardOutput());
-        r.err = QString::fromUtf8(p.readAllStandardError());
-        return r;
+        return SegScale::Testing::runCli(m_cli, QStringList{QStringLiteral("study")} + args, 120'000);
     }
 
     static void touch(const QString &path, int bytes)
