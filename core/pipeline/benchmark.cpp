@@ -217,7 +217,7 @@ Result<double> Benchmark::networkOnly(const QList<double> &scales, long long &wi
         auto d = ImageDecoder::decode(img.bytes, img.name, decode);
         if (!d)
             return d.error();
-        const cv::Mat image = Preprocessor::toNetworkOrder(d->bgr, card.input.colorOrder);
+        const cv::Mat image = Preprocessor::toNetworkImage(d->bgr, card.input.colorOrder);
         const ImagePlan plan = Tiling::plan(image.cols, image.rows, tiling);
         for (const ScalePlan &level : plan.scales) {
             const cv::Mat padded = Preprocessor::scaleAndPad(image, level, card.input.mean);

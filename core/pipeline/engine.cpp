@@ -160,7 +160,7 @@ Result<Segmentation> Engine::segmentImage(const cv::Mat &bgr) const
     return guarded(QStringLiteral("image"), [&]() -> Result<Segmentation> {
         c10::InferenceMode guard;
         const auto &card = m_network->card();
-        const cv::Mat image = Preprocessor::toNetworkOrder(bgr, card.input.colorOrder);
+        const cv::Mat image = Preprocessor::toNetworkImage(bgr, card.input.colorOrder);
         ImageCombiner combiner(Tiling::plan(image.cols, image.rows, tilingOf(m_options)), card.numClasses);
         for (size_t level = 0; level < combiner.plan().scales.size(); ++level) {
             const ScalePlan &s = combiner.plan().scales[level];
@@ -207,7 +207,7 @@ RunStats Engine::runSequential(ImageSource &source, ResultSink &sink)
         auto outcome = guarded(task->name, [&]() -> Result<void> {
             QElapsedTimer t;
             t.start();
-            const cv::Mat image = Preprocessor::toNetworkOrder(bgr, card.input.colorOrder);
+            const cv::Mat image = Preprocessor::toNetworkImage(bgr, card.input.colorOrder);
             ImageCombiner combiner(Tiling::plan(image.cols, image.rows, tilingOf(m_options)), card.numClasses);
             result.times.preprocess += secondsSince(t);
             for (size_t level = 0; level < combiner.plan().scales.size() && !aborted; ++level) {
@@ -469,7 +469,7 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
             job->bgr = d->image->bgr;
             std::vector<WindowItem> items;
             auto prepared = guarded(job->task.name, [&]() -> Result<void> {
-                const cv::Mat image = Preprocessor::toNetworkOrder(job->bgr, card.input.colorOrder);
+                const cv::Mat image = Preprocessor::toNetworkImage(job->bgr, card.input.colorOrder);
                 job->combiner = Combiner::create(tensorCombine, Tiling::plan(image.cols, image.rows, tilingOf(o)), card.numClasses, device);
                 job->windowsLeft = job->combiner->plan().windowCount();
                 job->levelsLeft = static_cast<int>(job->combiner->plan().scales.size());

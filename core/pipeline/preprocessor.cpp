@@ -4,23 +4,33 @@
 
 namespace SegScale::Pipeline {
 
-cv::Mat Preprocessor::toNetworkOrder(const cv::Mat &bgr, Model::ColorOrder order)
+cv::Mat Preprocessor::toNetworkImage(const cv::Mat &bgr, Model::ColorOrder order)
 {
-    if (order == Model::ColorOrder::BGR)
-        return bgr;
-    cv::Mat rgb;
-    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-    return rgb;
+    CV_Assert(bgr.type() == CV_8UC3);
+    // A fresh matrix for the swap: cvtColor into a header of `bgr` would swap the caller's
+    // pixels in place (the overlay is drawn from them later).
+    cv::Mat ordered;
+    if (order == Model::ColorOrder::RGB)
+        cv::cvtColor(bgr, ordered, cv::COLOR_BGR2RGB);
+    else
+        ordered = bgr;
+    // np.float32(image) in the official loader: exact, every 8-bit value is a float.
+    cv::Mat image;
+    ordered.convertTo(image, CV_32F);
+    return image;
 }
 
 cv::Mat Preprocessor::scaleAndPad(const cv::Mat &image, const ScalePlan &level, const std::array<float, 3> &mean)
 {
+    CV_Assert(image.type() == CV_32FC3);
+    // Resizing the float image (not the 8-bit one) is what test.py does: OpenCV's uint8
+    // path is fixed point and rounds every pixel to an integer, which moves labels.
     cv::Mat scaled;
     cv::resize(image, scaled, cv::Size(level.scaledWidth, level.scaledHeight), 0, 0, cv::INTER_LINEAR);
     if (level.padTop == 0 && level.padBottom == 0 && level.padLeft == 0 && level.padRight == 0)
         return scaled;
     cv::Mat padded;
-    // The border value is saturated to uint8 by OpenCV (rounded), exactly as in test.py.
+    // On a float32 image the border is the exact mean (the card's floats), as in test.py.
     cv::copyMakeBorder(scaled, padded, level.padTop, level.padBottom, level.padLeft, level.padRight, cv::BORDER_CONSTANT,
                        cv::Scalar(mean[0], mean[1], mean[2]));
     return padded;
@@ -34,13 +44,13 @@ void Preprocessor::normaliseWindow(const cv::Mat &padded, const Window &window, 
     const float s0 = input.std[0], s1 = input.std[1], s2 = input.std[2];
     float *c0 = dst, *c1 = dst + plane, *c2 = dst + 2 * plane;
     for (int y = 0; y < crop; ++y) {
-        const auto *row = padded.ptr<std::uint8_t>(window.y + y) + 3 * window.x;
+        const float *row = padded.ptr<float>(window.y + y) + 3 * window.x;
         const size_t o = static_cast<size_t>(y) * static_cast<size_t>(crop);
         for (int x = 0; x < crop; ++x) {
             // Subtract then divide, in float32, as torch's sub_(m).div_(s) does.
-            c0[o + x] = (static_cast<float>(row[3 * x + 0]) - m0) / s0;
-            c1[o + x] = (static_cast<float>(row[3 * x + 1]) - m1) / s1;
-            c2[o + x] = (static_cast<float>(row[3 * x + 2]) - m2) / s2;
+            c0[o + x] = (row[3 * x + 0] - m0) / s0;
+            c1[o + x] = (row[3 * x + 1] - m1) / s1;
+            c2[o + x] = (row[3 * x + 2] - m2) / s2;
         }
     }
 }
