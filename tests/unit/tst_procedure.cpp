@@ -1,23 +1,27 @@
-// The engine against a direct, obviously-correct transcription of PSPNet's tool/test.py
-// written here in double precision (as numpy does it), on a tiny deterministic network.
+// The engine against the official procedure transcribed line for line
+// (tests/common/referenceprocedure.h: semseg's util/dataset.py loader, which makes the
+// image float32, and tool/test.py with numpy's float64 accumulators), on a tiny
+// deterministic network; and the pyramid against the float resize the loader implies.
 // Tolerance: the engine computes in float32, the reference in float64, so a pixel whose
 // two best classes differ by less than float32 rounding may flip; we allow at most
 // 0.1% of pixels to differ and require the compositions to agree within 0.001.
 // Sequential and pipelined schedules must agree bit for bit, at every batch size.
 
+#include "common/referenceprocedure.h"
 #include "common/syntheticphoto.h"
 #include "common/testnetworks.h"
 #include "pipeline/engine.h"
 #include "pipeline/imagecombiner.h"
 #include "pipeline/imagetask.h"
 #include "pipeline/outputwriter.h"
+#include "pipeline/preprocessor.h"
+#include "pipeline/tiling.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <QtTest>
 
-#include <cfenv>
 #include <cmath>
 
 using namespace SegScale;
@@ -27,86 +31,15 @@ namespace {
 
 using Testing::syntheticPhoto;
 
-long long pyRound(double v)
+SegScale::Testing::ReferenceSettings referenceOf(const SegmentOptions &o)
 {
-    std::fesetround(FE_TONEAREST);
-    return static_cast<long long>(std::nearbyint(v));  // ties to even, like Python 3
-}
-
-// test.py, line by line, float64 accumulation.
-cv::Mat referenceLabels(const Model::Network &net, const cv::Mat &bgr, const SegmentOptions &o)
-{
-    const auto &card = net.card();
-    cv::Mat image;
-    cv::cvtColor(bgr, image, cv::COLOR_BGR2RGB);  // the tiny card wants RGB
-    const int h = image.rows, w = image.cols, classes = card.numClasses;
-    cv::Mat prediction = cv::Mat::zeros(h, w, CV_64FC(classes));
-    for (double scale : o.scales) {
-        const long long longSize = pyRound(scale * o.baseSize);
-        long long newH = longSize, newW = longSize;
-        if (h > w)
-            newW = pyRound(double(longSize) / h * w);
-        else
-            newH = pyRound(double(longSize) / w * h);
-        cv::Mat scaled;
-        cv::resize(image, scaled, cv::Size(int(newW), int(newH)), 0, 0, cv::INTER_LINEAR);
-        const int padH = std::max(o.crop - scaled.rows, 0), padW = std::max(o.crop - scaled.cols, 0);
-        const int padHHalf = padH / 2, padWHalf = padW / 2;
-        if (padH > 0 || padW > 0)
-            cv::copyMakeBorder(scaled, scaled, padHHalf, padH - padHHalf, padWHalf, padW - padWHalf, cv::BORDER_CONSTANT,
-                               cv::Scalar(card.input.mean[0], card.input.mean[1], card.input.mean[2]));
-        const int nh = scaled.rows, nw = scaled.cols;
-        const int stride = int(std::ceil(o.crop * o.strideRate));
-        const int gridH = int(std::ceil(double(nh - o.crop) / stride) + 1);
-        const int gridW = int(std::ceil(double(nw - o.crop) / stride) + 1);
-        cv::Mat predCrop = cv::Mat::zeros(nh, nw, CV_64FC(classes));
-        cv::Mat count = cv::Mat::zeros(nh, nw, CV_64F);
-        for (int ih = 0; ih < gridH; ++ih)
-            for (int iw = 0; iw < gridW; ++iw) {
-                const int eh = std::min(ih * stride + o.crop, nh), sh = eh - o.crop;
-                const int ew = std::min(iw * stride + o.crop, nw), sw = ew - o.crop;
-                at::Tensor in = torch::empty({1, 3, o.crop, o.crop});
-                for (int c = 0; c < 3; ++c)
-                    for (int y = 0; y < o.crop; ++y)
-                        for (int x = 0; x < o.crop; ++x)
-                            in[0][c][y][x] = (float(scaled.at<cv::Vec3b>(sh + y, sw + x)[c]) - card.input.mean[size_t(c)]) /
-                                             card.input.std[size_t(c)];
-                at::Tensor input = o.flip ? torch::cat({in, in.flip({3})}, 0) : in;
-                at::Tensor out = net.forward(input);
-                if (out.size(2) != o.crop || out.size(3) != o.crop)
-                    out = torch::nn::functional::interpolate(out, torch::nn::functional::InterpolateFuncOptions()
-                                                                      .size(std::vector<int64_t>{o.crop, o.crop})
-                                                                      .mode(torch::kBilinear)
-                                                                      .align_corners(true));
-                out = torch::softmax(out, 1);
-                at::Tensor p = o.flip ? (out[0] + out[1].flip({2})) / 2 : out[0];
-                p = p.permute({1, 2, 0}).contiguous().to(torch::kFloat64);
-                const double *pp = p.data_ptr<double>();
-                for (int y = 0; y < o.crop; ++y)
-                    for (int x = 0; x < o.crop; ++x) {
-                        count.at<double>(sh + y, sw + x) += 1;
-                        double *dst = predCrop.ptr<double>(sh + y) + size_t(sw + x) * classes;
-                        for (int k = 0; k < classes; ++k)
-                            dst[k] += pp[(size_t(y) * o.crop + x) * classes + k];
-                    }
-            }
-        for (int y = 0; y < nh; ++y)
-            for (int x = 0; x < nw; ++x)
-                for (int k = 0; k < classes; ++k)
-                    predCrop.ptr<double>(y)[size_t(x) * classes + k] /= count.at<double>(y, x);
-        cv::Mat cropped = predCrop(cv::Rect(padWHalf, padHHalf, int(newW), int(newH))).clone();
-        cv::Mat resized;
-        cv::resize(cropped, resized, cv::Size(w, h), 0, 0, cv::INTER_LINEAR);
-        prediction += resized;
-    }
-    prediction /= double(o.scales.size());
-    cv::Mat labels(h, w, CV_8U);
-    for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w; ++x) {
-            const double *p = prediction.ptr<double>(y) + size_t(x) * classes;
-            labels.at<uchar>(y, x) = uchar(std::max_element(p, p + classes) - p);
-        }
-    return labels;
+    SegScale::Testing::ReferenceSettings r;
+    r.scales.assign(o.scales.begin(), o.scales.end());
+    r.baseSize = o.baseSize;
+    r.crop = o.crop;
+    r.flip = o.flip;
+    r.strideRate = o.strideRate;
+    return r;
 }
 
 class VectorSource final : public ImageSource {
@@ -180,7 +113,8 @@ private Q_SLOTS:
         o.crop = 33;
         o.flip = flip;
         const cv::Mat photo = syntheticPhoto(w, h, w * 7 + h);
-        const cv::Mat expected = referenceLabels(*net, photo, o);
+        cv::Mat expected;
+        SegScale::Testing::referenceLabels(*net, photo, referenceOf(o)).convertTo(expected, CV_8U);
         Engine engine(net, o, nullptr);
         auto seg = engine.segmentImage(photo);
         QVERIFY2(seg.ok(), qPrintable(seg.ok() ? QString() : seg.error().message));
@@ -196,6 +130,59 @@ private Q_SLOTS:
         for (double f : seg->composition)
             sum += f;
         QVERIFY(std::abs(sum - 1.0) < 1e-9);
+    }
+
+    // The regression that the float32 loader step guards against: on an image with fine
+    // detail OpenCV's 8-bit resize (fixed point, rounded to integers) and its float resize
+    // differ; the pyramid must be the float one, and the border the exact float mean.
+    void pyramidIsTheFloatResize()
+    {
+        // Fine stripes and noise: bilinear weights land between grey levels everywhere.
+        cv::Mat photo(57, 83, CV_8UC3);
+        cv::RNG rng(11);
+        rng.fill(photo, cv::RNG::UNIFORM, 0, 256);
+        Model::InputSpec input;
+        input.colorOrder = Model::ColorOrder::RGB;
+        input.mean = {123.675f, 116.28f, 103.53f};  // not integers: rounding would show
+        TilingParams t;
+        t.scales = {0.75, 1.0, 1.6};
+        t.baseSize = 83;
+        t.crop = 95;  // every level is padded in height
+        const ImagePlan plan = Tiling::plan(photo.cols, photo.rows, t);
+        const cv::Mat image = Preprocessor::toNetworkImage(photo, input.colorOrder);
+        QCOMPARE(image.type(), CV_32FC3);
+        // The loader's steps, independently: cvtColor on the 8-bit image, then np.float32.
+        cv::Mat rgb, floats;
+        cv::cvtColor(photo, rgb, cv::COLOR_BGR2RGB);
+        rgb.convertTo(floats, CV_32F);
+        QCOMPARE(cv::norm(image, floats, cv::NORM_INF), 0.0);
+        int levelsWhereUint8Differs = 0;
+        for (const ScalePlan &s : plan.scales) {
+            const cv::Mat level = Preprocessor::scaleAndPad(image, s, input.mean);
+            QCOMPARE(level.type(), CV_32FC3);
+            QCOMPARE(level.size(), cv::Size(s.paddedWidth, s.paddedHeight));
+            cv::Mat wantScaled, uint8Scaled;
+            cv::resize(floats, wantScaled, cv::Size(s.scaledWidth, s.scaledHeight), 0, 0, cv::INTER_LINEAR);
+            cv::resize(rgb, uint8Scaled, cv::Size(s.scaledWidth, s.scaledHeight), 0, 0, cv::INTER_LINEAR);
+            const cv::Rect inner(s.padLeft, s.padTop, s.scaledWidth, s.scaledHeight);
+            const double diff = cv::norm(level(inner), wantScaled, cv::NORM_INF);
+            QVERIFY2(diff <= 1e-4, qPrintable(QStringLiteral("scale %1: max diff %2").arg(s.scale).arg(diff)));
+            cv::Mat uint8AsFloat;
+            uint8Scaled.convertTo(uint8AsFloat, CV_32F);
+            if (cv::norm(uint8AsFloat, wantScaled, cv::NORM_INF) > 0.25)
+                ++levelsWhereUint8Differs;
+            QVERIFY(s.padTop + s.padBottom > 0);
+            for (int y = 0; y < level.rows; ++y)
+                for (int x = 0; x < level.cols; ++x) {
+                    if (inner.contains(cv::Point(x, y)))
+                        continue;
+                    const auto &px = level.at<cv::Vec3f>(y, x);
+                    for (int c = 0; c < 3; ++c)
+                        QCOMPARE(px[c], input.mean[size_t(c)]);  // exact, not rounded to 8 bits
+                }
+        }
+        // Scale 1 is a copy; the other two must show the difference, or this test is vacuous.
+        QCOMPARE(levelsWhereUint8Differs, 2);
     }
 
     void pipelinedEqualsSequentialBitForBit_data()
