@@ -76,8 +76,10 @@ Result<ModelCard> ModelImporter::makeCard(const ImportOptions &o)
         input = QJsonObject{{QStringLiteral("color_order"), QStringLiteral("BGR")},
                             {QStringLiteral("mean"), QJsonArray{kEspnetMean[0], kEspnetMean[1], kEspnetMean[2]}},
                             {QStringLiteral("std"), QJsonArray{kEspnetStd[0], kEspnetStd[1], kEspnetStd[2]}}};
+        // One 1024 window covers a photo at base size 1024: ESPNet labels the border of its
+        // input void, so smaller windows leave void lines along their seams.
         defaults = QJsonObject{{QStringLiteral("scales"), QJsonArray{1.0}}, {QStringLiteral("base_size"), 1024},
-                               {QStringLiteral("crop"), 512},               {QStringLiteral("flip"), true},
+                               {QStringLiteral("crop"), 1024},              {QStringLiteral("flip"), true},
                                {QStringLiteral("stride_rate"), 2.0 / 3.0}};
         json[QStringLiteral("espnet")] = QJsonObject{{QStringLiteral("p"), 2}, {QStringLiteral("q"), 8}};
     } else {

@@ -33,7 +33,7 @@ private Q_SLOTS:
         QCOMPARE(card->classes.first(), QStringLiteral("road"));
         QCOMPARE(card->classes.at(10), QStringLiteral("sky"));
         QCOMPARE(card->input.colorOrder, ColorOrder::BGR);
-        QCOMPARE(card->defaults.crop, 512);
+        QCOMPARE(card->defaults.crop, 1024);  // one window at base 1024: no void seams
         QCOMPARE(card->defaults.baseSize, 1024);
         QCOMPARE(card->palette.size(), size_t(20));
         QCOMPARE(card->palette[0], (Rgb{128, 64, 128}));
