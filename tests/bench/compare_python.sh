@@ -10,6 +10,9 @@
 #   (c) segscale segment --mode pipelined (default batch)
 #   (d) segscale bench (network-only time: the limit), same settings
 #   (e) segscale segment --mode pipelined --threads 1 (thread split; THREAD_SPLIT=0 skips)
+#   (f) with SEMSEG_SRC set: the unmodified official code itself
+#       (../shared/tools/official_semseg_run.py; flip only), for label agreement (its time
+#       includes the model load)
 # Runs are interleaved (python, segscale, ..., python, segscale) REPEAT times; the best is kept.
 # Prints a table and the label agreement of pipelined vs python (fraction of identical pixels).
 #
@@ -24,6 +27,8 @@
 #   SEGSCALE    default build/app/segscale  PYTHON    default /usr/bin/python3 (Debian's, with
 #               python3-torch python3-opencv python3-numpy)
 #   WORK        output folder (default: a new mktemp -d)
+#   SEMSEG_SRC  an extracted snapshot of github:hszhao/semseg (git archive HEAD | tar -x);
+#               needs python3-pil too (scripts/setup --bench installs it)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,6 +46,7 @@ BENCH=${BENCH:-1}
 PY_FREEZE=${PY_FREEZE:-1}
 SEQ_OPT=${SEQ_OPT:-1}
 THREAD_SPLIT=${THREAD_SPLIT:-1}
+SEMSEG_SRC=${SEMSEG_SRC:-}
 SEGSCALE=${SEGSCALE:-$repo/build/app/segscale}
 PYTHON=${PYTHON:-/usr/bin/python3}
 WORK=${WORK:-$(mktemp -d /tmp/compare_python.XXXXXX)}
@@ -107,6 +113,11 @@ for ((r = 1; r <= REPEAT; r++)); do
     fi
     run pipelined "$r" "$d/pipelined.json" \
         "$SEGSCALE" segment "${settings[@]}" --threads "$THREADS" --mode pipelined --stats-json "$d/pipelined.json" --out "$d/pipelined" "${images[@]}"
+    if [[ -n "$SEMSEG_SRC" && "$FLIP" == --flip ]]; then
+        run official "$r" "" \
+            "$PYTHON" "$SHARED/tools/official_semseg_run.py" "$SEMSEG_SRC" "$MODEL" "$d/official/labels" \
+            --scales "$SCALES" --base-size "$BASE_SIZE" --crop "$CROP" --threads "$THREADS" "${images[@]}"
+    fi
     if [[ "$THREAD_SPLIT" == 1 ]]; then
         run pipelined_t1 "$r" "$d/pipelined_t1.json" \
             "$SEGSCALE" segment "${settings[@]}" --threads 1 --mode pipelined --stats-json "$d/pipelined_t1.json" --out "$d/pipelined_t1" "${images[@]}"
@@ -138,6 +149,9 @@ def per_image(name):
     e2e, noload = [], []
     for wall, js in rows[name]:
         e2e.append(wall / n)
+        if not js:  # no timings of its own: wall clock only
+            noload.append(wall / n)
+            continue
         d = json.load(open(js))
         if name.startswith("python"):
             noload.append(d["seconds_per_image"])
@@ -145,7 +159,8 @@ def per_image(name):
             noload.append(d["wall_seconds"] / max(1, d["images_done"]))
     return min(e2e), min(noload), noload
 
-res = {k: per_image(k) for k in ("python", "python_freeze", "sequential", "sequential_opt", "pipelined", "pipelined_t1")}
+res = {k: per_image(k) for k in ("python", "python_freeze", "sequential", "sequential_opt", "pipelined", "pipelined_t1",
+                                  "official")}
 net = None
 bench = os.path.join(work, "bench.json")
 if os.path.exists(bench):
@@ -202,7 +217,7 @@ def agreement(a, b):
     return same, total, max(worst) if worst else None
 
 print("\nlabel agreement (identical pixels over all images, repeat 1)")
-for a, b in (("pipelined", "python"), ("sequential", "python"), ("pipelined", "sequential"), ("pipelined", "sequential_opt"),
+for a, b in (("pipelined", "official"), ("python", "official"), ("pipelined", "python"), ("sequential", "python"), ("pipelined", "sequential"), ("pipelined", "sequential_opt"),
              ("python_freeze", "python"), ("pipelined", "python_freeze"), ("pipelined_t1", "pipelined")):
     r = agreement(a, b)
     if r is None:

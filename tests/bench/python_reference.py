@@ -1,9 +1,13 @@
 #!/usr/bin/python3
 """Reference implementation of the PSPNet multi-scale test procedure, in plain Python.
 
-This is the classic one-window-at-a-time loop of the PSPNet test tool (see DESIGN.md,
-"The inference procedure"): numpy float64 accumulation, OpenCV resizes, one network call
-per window (with its horizontal flip in the same call). It runs a SegScale TorchScript
+This is the classic one-window-at-a-time loop of the PSPNet test tool, following the
+official code line for line: hszhao/semseg util/dataset.py (SemData.__getitem__: imread,
+cvtColor, `image = np.float32(image)`) and tool/test.py (test, scale_process,
+net_process): the float32 image is resized and padded with the float mean, numpy float64
+accumulation, one network call per window (with its horizontal flip in the same call).
+The only departure: the image is put in the card's colour order (a BGR card's network
+wants BGR), where the official loader always makes RGB. It runs a SegScale TorchScript
 model folder (model.json + model.pt) and is what compare_python.sh times SegScale against.
 
 Run it with Debian's interpreter (/usr/bin/python3 with python3-torch, python3-opencv,
@@ -36,9 +40,6 @@ def parse_args(argv):
     flip.add_argument("--flip", dest="flip", action="store_true", default=None, help="average with the horizontal flip")
     flip.add_argument("--no-flip", dest="flip", action="store_false", help="no flip")
     p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (default: torch's choice)")
-    p.add_argument("--float-pad", action="store_true",
-                   help="pad with the exact float mean (the image is converted to float32 before padding) "
-                        "instead of the classic uint8 copyMakeBorder, which rounds the mean to integers")
     p.add_argument("--freeze", action="store_true",
                    help="torch.jit.freeze the model after loading (folds conv + batch norm), as SegScale does; "
                         "off by default: the classic loop runs the module as loaded")
@@ -57,8 +58,8 @@ def load_card(model_dir):
 
 
 def net_process(model, image, mean, std, flip):
-    """One window (HWC, BGR as read) -> HWC float32 class probabilities."""
-    x = torch.from_numpy(np.ascontiguousarray(image.transpose((2, 0, 1)))).float()
+    """tool/test.py net_process: one float32 window (HWC) -> HWC float32 class probabilities."""
+    x = torch.from_numpy(image.transpose((2, 0, 1))).float()
     for t, m, s in zip(x, mean, std):
         t.sub_(m).div_(s)
     x = x.unsqueeze(0)
@@ -78,21 +79,23 @@ def net_process(model, image, mean, std, flip):
     return out.numpy().transpose(1, 2, 0)
 
 
-def scale_process(model, image, classes, crop, out_h, out_w, mean, std, stride_rate, flip, pad_value):
+def scale_process(model, image, classes, crop, out_h, out_w, mean, std, stride_rate, flip):
+    """tool/test.py scale_process: image is one float32 pyramid level."""
     ori_h, ori_w = image.shape[:2]
     pad_h = max(crop - ori_h, 0)
     pad_w = max(crop - ori_w, 0)
-    pad_h_half = pad_h // 2
-    pad_w_half = pad_w // 2
+    pad_h_half = int(pad_h / 2)
+    pad_w_half = int(pad_w / 2)
     if pad_h > 0 or pad_w > 0:
+        # On the float32 image the border is the exact mean, as in test.py.
         image = cv2.copyMakeBorder(image, pad_h_half, pad_h - pad_h_half, pad_w_half, pad_w - pad_w_half,
-                                   cv2.BORDER_CONSTANT, value=pad_value)
+                                   cv2.BORDER_CONSTANT, value=mean)
     new_h, new_w = image.shape[:2]
     stride = int(math.ceil(crop * stride_rate))
     grid_h = int(math.ceil(float(new_h - crop) / stride) + 1)
     grid_w = int(math.ceil(float(new_w - crop) / stride) + 1)
-    prediction = np.zeros((new_h, new_w, classes), dtype=np.float64)
-    count = np.zeros((new_h, new_w), dtype=np.float64)
+    prediction = np.zeros((new_h, new_w, classes), dtype=float)
+    count = np.zeros((new_h, new_w), dtype=float)
     windows = 0
     for ih in range(grid_h):
         for iw in range(grid_w):
@@ -109,9 +112,10 @@ def scale_process(model, image, classes, crop, out_h, out_w, mean, std, stride_r
     return cv2.resize(prediction, (out_w, out_h), interpolation=cv2.INTER_LINEAR), windows
 
 
-def segment(model, image, classes, scales, base_size, crop, mean, std, stride_rate, flip, float_pad):
+def segment(model, image, classes, scales, base_size, crop, mean, std, stride_rate, flip):
+    """tool/test.py test(), one image: image is the loader's float32 array."""
     h, w = image.shape[:2]
-    prediction = np.zeros((h, w, classes), dtype=np.float64)
+    prediction = np.zeros((h, w, classes), dtype=float)
     windows = 0
     for scale in scales:
         long_size = round(scale * base_size)
@@ -121,9 +125,7 @@ def segment(model, image, classes, scales, base_size, crop, mean, std, stride_ra
         else:
             new_h = round(long_size / float(w) * h)
         scaled = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
-        if float_pad:
-            scaled = scaled.astype(np.float32)
-        p, n = scale_process(model, scaled, classes, crop, h, w, mean, std, stride_rate, flip, list(mean))
+        p, n = scale_process(model, scaled, classes, crop, h, w, mean, std, stride_rate, flip)
         prediction += p
         windows += n
     prediction /= len(scales)
@@ -164,14 +166,15 @@ def main(argv):
     t_images = time.perf_counter()
     for path in args.images:
         t = time.perf_counter()
+        # util/dataset.py SemData.__getitem__
         image = cv2.imread(path, cv2.IMREAD_COLOR)  # BGR
         if image is None:
             print(f"{path}: cannot read", file=sys.stderr)
             return 3
         if color_order == "RGB":
             image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        label, windows = segment(model, image, classes, scales, base_size, crop, mean, std, stride_rate, flip,
-                                 args.float_pad)
+        image = np.float32(image)
+        label, windows = segment(model, image, classes, scales, base_size, crop, mean, std, stride_rate, flip)
         stem = os.path.splitext(os.path.basename(path))[0]
         cv2.imwrite(os.path.join(labels_dir, stem + ".png"), label.astype(np.uint8))
         dt = time.perf_counter() - t
@@ -193,7 +196,7 @@ def main(argv):
                        "windows": total_windows, "threads": torch.get_num_threads(),
                        "torch": torch.__version__, "opencv": cv2.__version__, "numpy": np.__version__,
                        "settings": {"scales": scales, "base_size": base_size, "crop": crop, "flip": flip,
-                                    "stride_rate": stride_rate, "freeze": args.freeze, "float_pad": args.float_pad}}, f, indent=1)
+                                    "stride_rate": stride_rate, "freeze": args.freeze}}, f, indent=1)
     return 0
 
 
