@@ -14,7 +14,6 @@
 #include "pipeline/inputcollector.h"
 #include "pipeline/outputwriter.h"
 #include "pipeline/storagefetcher.h"
-#include "storage/connectiontester.h"
 #include "storage/credentials.h"
 
 #include <QCommandLineParser>
@@ -91,30 +90,11 @@ std::variant<std::unique_ptr<Pipeline::StorageFetcher>, int> connectStorages(con
         auto url = Pipeline::StorageFetcher::parseRemote(input);
         if (!url)
             return fail(ExitUsage, url.error().message);
-        auto storage = fetcher->storageFor(*url);
-        if (storage)
-            continue;
-        QString message = storage.error().toString();
-        if (storage.error().category == ErrorCategory::Storage) {
-            // Ask again step by step only to learn whether the host key was the problem,
-            // so the user gets the exact command that trusts it.
-            Storage::StorageOptions check = options;
-            check.connections = 1;
-            check.maxRetries = 0;
-            const auto report = Storage::ConnectionTester::run(*url, *credentials, check);
-            if (report.hostKeyProblem && report.hostKeyProblem->kind == Storage::HostKeyProblem::Kind::Unknown) {
-                const auto &p = *report.hostKeyProblem;
-                QString accept = QStringLiteral("segscale storage test %1 --accept-new-host-key").arg(url->toString());
-                if (!options.knownHostsPath.isEmpty())
-                    accept += QStringLiteral(" --known-hosts ") + options.knownHostsPath;
-                if (parser.isSet(QStringLiteral("credentials")))
-                    accept += QStringLiteral(" --credentials ") + parser.value(QStringLiteral("credentials"));
-                message = QStringLiteral("unknown host key for %1: %2 key fingerprint %3 is not in %4.\n"
-                                         "  Check the fingerprint with the server's administrator, then trust it with:\n    %5")
-                              .arg(p.host, p.keyType, p.fingerprint, p.knownHostsPath, accept);
-            }
+        auto storage = fetcher->connect(*url, parser.value(QStringLiteral("credentials")));
+        if (!storage) {
+            const Error &e = storage.error();
+            return fail(ExitUsage, e.category == ErrorCategory::Usage ? e.message : e.toString());
         }
-        return fail(ExitUsage, message);
     }
     return fetcher;
 }

@@ -1,5 +1,7 @@
 #include "pipeline/storagefetcher.h"
 
+#include "storage/connectiontester.h"
+
 #include <QDir>
 #include <QUrl>
 
@@ -121,6 +123,32 @@ Result<std::shared_ptr<Storage::Storage>> StorageFetcher::storageFor(const Stora
         return opened.error();
     s->storage = *opened;
     return s->storage;
+}
+
+Result<std::shared_ptr<Storage::Storage>> StorageFetcher::connect(const Storage::StorageUrl &url,
+                                                                  const QString &credentialsPath)
+{
+    auto storage = storageFor(url);
+    if (storage || storage.error().category != ErrorCategory::Storage)
+        return storage;
+    // Ask again step by step only to learn whether the host key was the problem, so the
+    // user gets the exact command that trusts it.
+    Storage::StorageOptions check = m_options;
+    check.connections = 1;
+    check.maxRetries = 0;
+    const auto report = Storage::ConnectionTester::run(url, m_credentials, check);
+    if (!report.hostKeyProblem || report.hostKeyProblem->kind != Storage::HostKeyProblem::Kind::Unknown)
+        return storage;
+    const auto &p = *report.hostKeyProblem;
+    QString accept = QStringLiteral("segscale storage test %1 --accept-new-host-key").arg(url.toString());
+    if (!m_options.knownHostsPath.isEmpty())
+        accept += QStringLiteral(" --known-hosts ") + m_options.knownHostsPath;
+    if (!credentialsPath.isEmpty())
+        accept += QStringLiteral(" --credentials ") + credentialsPath;
+    return Error{ErrorCategory::Usage,
+                 QStringLiteral("unknown host key for %1: %2 key fingerprint %3 is not in %4.\n"
+                                "  Check the fingerprint with the server's administrator, then trust it with:\n    %5")
+                     .arg(p.host, p.keyType, p.fingerprint, p.knownHostsPath, accept)};
 }
 
 Result<std::shared_ptr<Storage::Storage>> StorageFetcher::openFolder(const Storage::StorageUrl &url) const

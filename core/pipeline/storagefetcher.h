@@ -44,6 +44,12 @@ public:
     // it is not yet: lets a caller fail early and clearly (host key, password) before
     // queueing thousands of images, and list folders through the same connections.
     Result<std::shared_ptr<Storage::Storage>> storageFor(const Storage::StorageUrl &url);
+    // storageFor, for a front end about to start work on that server: when it cannot be
+    // opened because the server's host key is not trusted yet, a Usage error that shows
+    // the key's SHA256 fingerprint and the command that trusts it (credentialsPath, when
+    // the user named a credentials file, is part of that command). Other failures keep
+    // their category (Storage: unreachable or refused).
+    Result<std::shared_ptr<Storage::Storage>> connect(const Storage::StorageUrl &url, const QString &credentialsPath = {});
     // A Storage of its own rooted at the folder `url` names, with this fetcher's
     // credentials and options: Storage::list then gives paths relative to that folder, as
     // a dataset records them. Unreadable when `url` names a file, Missing when nothing.
