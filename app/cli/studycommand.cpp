@@ -309,8 +309,9 @@ int addRemote(const QString &cmd, const QString &studyPath, const QString &input
     Storage::StorageOptions options;
     options.knownHostsPath = knownHostsPath;
     Pipeline::StorageFetcher fetcher(*credentials, options);
-    // The server first, so a host key or login problem is reported as such.
-    auto server = fetcher.storageFor(*url);
+    // The server first, so a host key or login problem is reported as such (an unknown
+    // host key is a usage problem: exit 2, with the command that trusts it).
+    auto server = fetcher.connect(*url, credentialsPath.value_or(QString()));
     if (!server)
         return failure(cmd, server.error());
     auto entry = (*server)->stat(url->path);

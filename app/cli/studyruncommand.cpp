@@ -170,6 +170,7 @@ int runStudy(const QStringList &args)
         wanted.modelCard[QStringLiteral("directory")] = card->directory;
     }
     const bool newRun = parser.isSet(QStringLiteral("new-run"));
+    QStringList servers;  // storages that still hold work, checked below before any lease
     {
         auto store = Jobs::JobStore::open(database);
         if (!store)
@@ -183,6 +184,10 @@ int runStudy(const QStringList &args)
             if (p)
                 before = *p;
         }
+        auto withWork = (*store)->storagesWithWork();
+        if (!withWork)
+            return fail(exitCodeFor(withWork.error()), withWork.error().message);
+        servers = *withWork;
     }
 
     auto network = loadNetwork(*card, *options);
@@ -204,6 +209,22 @@ int runStudy(const QStringList &args)
     Storage::StorageOptions storageOptions;
     storageOptions.knownHostsPath = parser.value(QStringLiteral("known-hosts"));
     Pipeline::StorageFetcher fetcher(credentials, storageOptions);
+    // Every server that still holds work, once, before anything is leased: an unreachable
+    // server or an untrusted host key is one clear error now, not a timeout per image.
+    for (const QString &server : servers) {
+        if (!Pipeline::StorageFetcher::isRemote(server))
+            continue;
+        auto url = Pipeline::StorageFetcher::parseRemote(server);
+        if (!url)
+            return fail(ExitUsage, url.error().message);
+        auto storage = fetcher.connect(*url, parser.value(QStringLiteral("credentials")));
+        if (!storage) {
+            const Error &e = storage.error();
+            return fail(e.category == ErrorCategory::Usage ? ExitUsage : ExitFailure,
+                        QStringLiteral("images of this study are on %1, which cannot be used now: %2")
+                            .arg(server, e.category == ErrorCategory::Usage ? e.message : e.toString()));
+        }
+    }
 
     // Label maps may go straight to the storage server (--out sftp://host/folder).
     std::shared_ptr<Storage::Storage> labelStorage;

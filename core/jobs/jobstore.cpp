@@ -856,6 +856,21 @@ Result<qint64> JobStore::imageCount(std::optional<ImageState> state)
     return q.value(0).toLongLong();
 }
 
+Result<QStringList> JobStore::storagesWithWork()
+{
+    QSqlQuery q(m_db);
+    // Per storage, stops at its first image with work: no scan of a million finished rows.
+    if (!q.exec(QStringLiteral("SELECT s.url FROM storages s WHERE EXISTS (SELECT 1 FROM datasets d JOIN images i ON "
+                               "i.dataset_id = d.id WHERE d.storage_id = s.id AND i.state IN (%1, %2)) ORDER BY s.id")
+                    .arg(st(ImageState::Pending))
+                    .arg(st(ImageState::Leased))))
+        return sqlError(q, QStringLiteral("listing storages"));
+    QStringList urls;
+    while (q.next())
+        urls << q.value(0).toString();
+    return urls;
+}
+
 Result<StudyProgress> JobStore::progress(int windowMinutes)
 {
     // One read transaction: the counts, the rate and the errors describe one moment.

@@ -105,6 +105,9 @@ public:
     // Failed images with their last error, ordered by image; optionally one category.
     Result<QList<ErrorRecord>> failedImages(std::optional<ErrorCategory> category = std::nullopt);
     Result<qint64> imageCount(std::optional<ImageState> state = std::nullopt);
+    // URLs of the storages that still hold pending or leased images ("" or file:// for
+    // local datasets), so a run can check each server once before it starts.
+    Result<QStringList> storagesWithWork();
 
     // The connection, for companions on the same thread (StudyExporter).
     QSqlDatabase database() const { return m_db; }

@@ -392,6 +392,53 @@ private Q_SLOTS:
             QCOMPARE(*bytes, readAll(image.location()));
         }
     }
+
+    // `study add` with a host key nobody trusted yet: a usage problem (exit 2) that shows
+    // the fingerprint and the command that trusts it, and records nothing.
+    void studyAddUnknownHostKeyIsUsage()
+    {
+        const QString study = m_work.path() + QStringLiteral("/hostkey-study.db");
+        const Run created = run({QStringLiteral("study"), QStringLiteral("create"), study, QStringLiteral("--model"), m_model});
+        QVERIFY2(created.exitCode == 0, qPrintable(created.err));
+        const QString emptyKnownHosts = m_work.path() + QStringLiteral("/empty_known_hosts_add");
+        const Run added = run(QStringList{QStringLiteral("study"), QStringLiteral("add"), study, m_sshd.url(m_many)}
+                              << connection(emptyKnownHosts));
+        QCOMPARE(added.exitCode, 2);
+        QVERIFY2(added.err.contains(m_sshd.hostKeyFingerprint()), qPrintable(added.err));
+        QVERIFY2(added.err.contains(QStringLiteral("--accept-new-host-key")), qPrintable(added.err));
+        QVERIFY2(!QFileInfo::exists(emptyKnownHosts), "a host key was recorded without being asked to");
+        auto store = Jobs::JobStore::open(study);
+        QVERIFY(store.ok());
+        QCOMPARE((*store)->imageCount().value(), 0);
+    }
+
+    // `study run` while the storage server is down: one storage error up front (exit 1),
+    // naming the server, instead of a timeout per image; every image stays pending.
+    void studyRunChecksItsServersFirst()
+    {
+        const QString study = m_work.path() + QStringLiteral("/down-study.db");
+        const Run created = run({QStringLiteral("study"), QStringLiteral("create"), study, QStringLiteral("--model"), m_model,
+                                 QStringLiteral("--base-size"), QStringLiteral("256"), QStringLiteral("--crop"), QStringLiteral("256")});
+        QVERIFY2(created.exitCode == 0, qPrintable(created.err));
+        const Run added = run(QStringList{QStringLiteral("study"), QStringLiteral("add"), study, m_sshd.url(m_many)} << connection());
+        QVERIFY2(added.exitCode == 0, qPrintable(added.err + added.out));
+        m_sshd.kill();
+        QElapsedTimer t;
+        t.start();
+        const Run ran = run(QStringList{QStringLiteral("study"), QStringLiteral("run"), study, QStringLiteral("--out"),
+                                        m_work.path() + QStringLiteral("/down-out")}
+                            << connection());
+        const qint64 ms = t.elapsed();
+        QVERIFY2(m_sshd.restart(), qPrintable(m_sshd.errorString()));
+        QCOMPARE(ran.exitCode, 1);
+        QVERIFY2(ran.err.contains(QStringLiteral("127.0.0.1:%1").arg(m_sshd.port())), qPrintable(ran.err));
+        QVERIFY2(ran.err.contains(QStringLiteral("storage")), qPrintable(ran.err));
+        qInfo("study run against a stopped server ended after %lld ms", ms);
+        auto store = Jobs::JobStore::open(study);
+        QVERIFY(store.ok());
+        QCOMPARE((*store)->imageCount(Jobs::ImageState::Pending).value(), 12);
+        QCOMPARE((*store)->imageCount(Jobs::ImageState::Failed).value(), 0);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestSftpSegment)
