@@ -231,6 +231,8 @@ int runSegment(const QStringList &args)
     ListSource source(*images, Pipeline::DecodeOptions{}.maxFileBytes, fetcher);
     const Pipeline::RunStats stats = engine.run(source, sink);
     progress.finish(sink.done(), sink.failed());
+    if (auto ordered = sink.finish(); !ordered)
+        err << "rows stay in completion order: " << ordered.error().message << '\n';
     writeManifest(&stats, watcher.interrupted());
 
     if (parser.isSet(QStringLiteral("stats-json"))) {

@@ -3,6 +3,9 @@
 #include "base/csv.h"
 
 #include <QDir>
+#include <QSaveFile>
+
+#include <algorithm>
 
 namespace SegScale::Pipeline {
 
@@ -33,8 +36,7 @@ void CsvResultSink::imageDone(const ImageResult &result)
     QStringList row{result.task.name, QString::number(result.width), QString::number(result.height)};
     for (double f : result.composition)
         row << Csv::fraction(f);
-    m_composition.write(Csv::row(row));
-    m_composition.flush();
+    append(m_composition, m_compositionRows, result.task.id, Csv::row(row));
     ++m_done;
     if (onProgress)
         onProgress(m_done, m_failed);
@@ -42,11 +44,53 @@ void CsvResultSink::imageDone(const ImageResult &result)
 
 void CsvResultSink::imageFailed(const ImageTask &task, const Error &error)
 {
-    m_errors.write(Csv::row({task.name, categoryName(error.category), error.message}));
-    m_errors.flush();
+    append(m_errors, m_errorRows, task.id, Csv::row({task.name, categoryName(error.category), error.message}));
     ++m_failed;
     if (onProgress)
         onProgress(m_done, m_failed);
+}
+
+void CsvResultSink::append(QFile &file, std::vector<RowSpan> &spans, qint64 id, const QByteArray &row)
+{
+    spans.push_back(RowSpan{id, file.pos(), row.size()});
+    file.write(row);
+    file.flush();
+}
+
+Result<void> CsvResultSink::finish()
+{
+    if (auto r = reorder(m_composition, m_compositionRows); !r)
+        return r;
+    return reorder(m_errors, m_errorRows);
+}
+
+Result<void> CsvResultSink::reorder(QFile &file, std::vector<RowSpan> &spans)
+{
+    const auto byId = [](const RowSpan &a, const RowSpan &b) { return a.id < b.id; };
+    if (std::is_sorted(spans.begin(), spans.end(), byId))
+        return {};
+    const QString path = file.fileName();
+    // Rows follow the header; the first row written starts where the header ends.
+    const qint64 headerBytes = std::min_element(spans.begin(), spans.end(), [](const RowSpan &a, const RowSpan &b) {
+                                   return a.offset < b.offset;
+                               })->offset;
+    file.close();
+    QFile in(path);
+    if (!in.open(QIODevice::ReadOnly))
+        return Error{ErrorCategory::Internal, QStringLiteral("cannot read back %1: %2").arg(path, in.errorString())};
+    const QByteArray all = in.readAll();
+    in.close();
+    std::stable_sort(spans.begin(), spans.end(), byId);
+    // Written beside and renamed over: a crash here leaves the old file, complete.
+    QSaveFile out(path);
+    if (!out.open(QIODevice::WriteOnly))
+        return Error{ErrorCategory::Internal, QStringLiteral("cannot rewrite %1: %2").arg(path, out.errorString())};
+    out.write(all.left(headerBytes));
+    for (const RowSpan &r : spans)
+        out.write(all.mid(r.offset, r.length));
+    if (!out.commit())
+        return Error{ErrorCategory::Internal, QStringLiteral("cannot rewrite %1: %2").arg(path, out.errorString())};
+    return {};
 }
 
 } // namespace SegScale::Pipeline

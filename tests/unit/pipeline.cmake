@@ -1,5 +1,6 @@
 segscale_add_test(NAME tst_tiling SOURCES unit/tst_tiling.cpp LIBS segscale_pipeline LABELS unit)
 segscale_add_test(NAME tst_procedure SOURCES unit/tst_procedure.cpp LIBS segscale_pipeline LABELS unit model)
 segscale_add_test(NAME tst_boundedqueue SOURCES unit/tst_boundedqueue.cpp LIBS segscale_pipeline LABELS unit)
+segscale_add_test(NAME tst_csvresultsink SOURCES unit/tst_csvresultsink.cpp LIBS segscale_pipeline LABELS unit)
 segscale_add_test(NAME tst_modelcard SOURCES unit/tst_modelcard.cpp LIBS segscale_model LABELS unit model)
 segscale_add_test(NAME tst_csv SOURCES unit/tst_csv.cpp LIBS segscale_base LABELS unit)
