@@ -290,9 +290,10 @@ private:
         Pipeline::ImageTask task;
         task.id = img.imageId;
         task.name = Pipeline::StorageFetcher::location(img.storageUrl, img.location());
-        const QFileInfo rel(img.path);
-        task.outputStem = rel.path() == QLatin1StringView(".") ? rel.completeBaseName()
-                                                                : rel.path() + QLatin1Char('/') + rel.completeBaseName();
+        // labels/<dataset id>/<path in the dataset, extension kept>.png: unique per image,
+        // since two datasets may hold the same relative path and one folder may hold
+        // photo.jpg beside photo.png. The result row records where it went.
+        task.outputStem = QString::number(img.datasetId) + QLatin1Char('/') + img.path;
         Pipeline::StorageFetcher *fetcher = m_runner.m_fetcher;
         const Pipeline::DecodeOptions limits;
         task.fetch = [fetcher, location = task.name, limits]() -> Result<QByteArray> {

@@ -502,6 +502,7 @@ Result<QList<LeasedImage>> JobStore::lease(const QString &worker, int n, int lea
             img.path = q.value(2).toString();
             img.size = q.value(3).toLongLong();
             img.attempts = q.value(4).toInt();
+            img.datasetId = datasetId;
             img.root = QString::number(datasetId);  // resolved below, after the cursor is done
             ids.append(img.imageId);
             out.append(std::move(img));

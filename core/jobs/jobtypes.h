@@ -34,6 +34,7 @@ inline QString imageLocation(const QString &root, const QString &path)
 struct LeasedImage {
     qint64 imageId = 0;
     qint64 leaseId = 0;
+    qint64 datasetId = 0;
     QString storageUrl;  // e.g. "file://" or "sftp://user@host:22"
     QString root;        // dataset root on that storage
     QString path;        // relative to root

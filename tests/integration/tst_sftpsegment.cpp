@@ -349,8 +349,8 @@ private Q_SLOTS:
         QVERIFY2(ran.exitCode == 3, qPrintable(ran.err));  // corrupt.jpg failed, 3 done
         QVERIFY2(ran.err.contains(QStringLiteral("this run: 3 done, 1 failed")), qPrintable(ran.err));
         for (const QString &name : m_names) {
-            const QString stem = QFileInfo(name).completeBaseName();
-            QCOMPARE(readAll(studyOut + QStringLiteral("/labels/") + stem + QStringLiteral(".png")),
+            const QString stem = QFileInfo(name).completeBaseName();  // segment's naming
+            QCOMPARE(readAll(studyOut + QStringLiteral("/labels/1/") + name + QStringLiteral(".png")),
                      readAll(m_work.path() + QStringLiteral("/to-server-reference/labels/") + stem + QStringLiteral(".png")));
         }
     }

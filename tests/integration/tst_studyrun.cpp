@@ -134,7 +134,7 @@ private Q_SLOTS:
         const auto before = results(db, &rows);
         QCOMPARE(rows, m_good);
         // Label maps were written for every done image.
-        QCOMPARE(QDir(m_dir.filePath(QStringLiteral("once-outputs/labels/sub"))).entryList(QDir::Files).size(), m_good / 2);
+        QCOMPARE(QDir(m_dir.filePath(QStringLiteral("once-outputs/labels/1/sub"))).entryList(QDir::Files).size(), m_good / 2);
 
         const Run second = runCli({QStringLiteral("study"), QStringLiteral("run"), db});
         QCOMPARE(second.exitCode, 3);
@@ -147,6 +147,55 @@ private Q_SLOTS:
         QVERIFY(errors.waitForFinished(30000));
         const QString listing = QString::fromUtf8(errors.readAllStandardOutput());
         QVERIFY2(listing.contains(QStringLiteral("broken.jpg")) && listing.contains(QStringLiteral("unsupported")), qPrintable(listing));
+    }
+
+    // Two datasets holding the same relative path, and one folder holding photo.jpg beside
+    // photo.png: every image gets a label file of its own (they used to overwrite each
+    // other), and its result row says which.
+    void equalRelativePathsNeverShareALabelFile()
+    {
+        const QDir streets(qEnvironmentVariable("SEGSCALE_SHARED_DIR") + QStringLiteral("/samples/streets"));
+        const QStringList photos = streets.entryList({QStringLiteral("crop640_*.jpg")}, QDir::Files, QDir::Name);
+        const QString a = m_dir.filePath(QStringLiteral("twins/a")), b = m_dir.filePath(QStringLiteral("twins/b"));
+        QVERIFY(QDir().mkpath(a) && QDir().mkpath(b));
+        auto write = [&](const QString &path, int photo) {
+            cv::Mat img = cv::imread(streets.filePath(photos[photo]).toStdString());
+            cv::resize(img, img, cv::Size(128, 128), 0, 0, cv::INTER_AREA);
+            return cv::imwrite(path.toStdString(), img);
+        };
+        QVERIFY(write(a + QStringLiteral("/photo.jpg"), 0));
+        QVERIFY(write(a + QStringLiteral("/photo.png"), 2));
+        QVERIFY(write(b + QStringLiteral("/photo.jpg"), 4));
+        const QString db = m_dir.filePath(QStringLiteral("twins.db"));
+        QCOMPARE(runCli({QStringLiteral("study"), QStringLiteral("create"), db, QStringLiteral("--model"), modelDir(),
+                         QStringLiteral("--base-size"), QStringLiteral("128"), QStringLiteral("--crop"), QStringLiteral("128"),
+                         QStringLiteral("--no-flip")}).exitCode, 0);
+        QCOMPARE(runCli({QStringLiteral("study"), QStringLiteral("add"), db, a}).exitCode, 0);
+        QCOMPARE(runCli({QStringLiteral("study"), QStringLiteral("add"), db, b}).exitCode, 0);
+        const Run ran = runCli({QStringLiteral("study"), QStringLiteral("run"), db});
+        QVERIFY2(ran.exitCode == 0, qPrintable(ran.err));
+        const QString out = m_dir.filePath(QStringLiteral("twins-outputs/labels/"));
+        QStringList written;
+        for (const QString &rel : {QStringLiteral("1/photo.jpg.png"), QStringLiteral("1/photo.png.png"), QStringLiteral("2/photo.jpg.png")}) {
+            QVERIFY2(QFileInfo::exists(out + rel), qPrintable(out + rel));
+            written << rel;
+        }
+        // Three different photos: three different label maps, none overwritten.
+        const cv::Mat l1 = cv::imread(QString(out + written[0]).toStdString(), cv::IMREAD_UNCHANGED);
+        const cv::Mat l2 = cv::imread(QString(out + written[2]).toStdString(), cv::IMREAD_UNCHANGED);
+        QVERIFY(cv::countNonZero(l1 != l2) > 0);
+        QSet<QString> recorded;
+        {
+            QSqlDatabase c = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("twins"));
+            c.setDatabaseName(db);
+            QVERIFY(c.open());
+            QSqlQuery q(c);
+            QVERIFY(q.exec(QStringLiteral("SELECT label_path FROM results")));
+            while (q.next())
+                recorded.insert(q.value(0).toString());
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("twins"));
+        QCOMPARE(recorded.size(), 3);
     }
 
     void killNineAtRandomMomentsThenRerun()
