@@ -1,6 +1,7 @@
 #include "pipeline/csvresultsink.h"
 
 #include "base/csv.h"
+#include "base/printabletext.h"
 
 #include <QDir>
 
@@ -42,7 +43,9 @@ void CsvResultSink::imageDone(const ImageResult &result)
 
 void CsvResultSink::imageFailed(const ImageTask &task, const Error &error)
 {
-    m_errors.write(Csv::row({task.name, categoryName(error.category), error.message}));
+    // Messages quote hostile content (library complaints, names from damaged files): one
+    // printable line each.
+    m_errors.write(Csv::row({task.name, categoryName(error.category), PrintableText::of(error.message)}));
     m_errors.flush();
     ++m_failed;
     if (onProgress)
