@@ -6,6 +6,8 @@
 #include "model/checkpointreader.h"
 #include "model/pickleunpickler.h"
 
+#include "common/picklewriter.h"
+
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/torch.h>
@@ -22,61 +24,9 @@
 
 using namespace SegScale;
 using namespace SegScale::Model;
+using SegScale::Tests::PickleWriter;
 
 namespace {
-
-// Emits protocol-2 pickle opcodes as CPython's pickle module does for torch.save.
-class PickleWriter {
-public:
-    QByteArray bytes;
-
-    void op(char c) { bytes.append(c); }
-    void u8(unsigned v) { bytes.append(static_cast<char>(v & 0xff)); }
-    void u32(std::uint32_t v) { for (int i = 0; i < 4; ++i) u8(v >> (8 * i)); }
-    void proto() { op('\x80'); u8(2); }
-    void stop() { op('.'); }
-    void mark() { op('('); }
-    void global(const char *module, const char *name)
-    {
-        op('c');
-        bytes.append(module).append('\n').append(name).append('\n');
-    }
-    void str(const std::string &s)
-    {
-        op('X');
-        u32(static_cast<std::uint32_t>(s.size()));
-        bytes.append(s.data(), static_cast<qsizetype>(s.size()));
-    }
-    void integer(std::int64_t v)
-    {
-        if (v >= 0 && v < 256) { op('K'); u8(static_cast<unsigned>(v)); }
-        else if (v >= 0 && v < 65536) { op('M'); u8(static_cast<unsigned>(v)); u8(static_cast<unsigned>(v >> 8)); }
-        else if (v >= INT32_MIN && v <= INT32_MAX) { op('J'); u32(static_cast<std::uint32_t>(v)); }
-        else { op('\x8a'); u8(8); for (int i = 0; i < 8; ++i) u8(static_cast<unsigned>(static_cast<std::uint64_t>(v) >> (8 * i))); }
-    }
-    void binfloat(double d)
-    {
-        op('G');
-        std::uint64_t bits;
-        std::memcpy(&bits, &d, 8);
-        for (int i = 7; i >= 0; --i) u8(static_cast<unsigned>(bits >> (8 * i)));
-    }
-    void intTuple(const std::vector<std::int64_t> &v)
-    {
-        if (v.empty()) { op(')'); return; }
-        if (v.size() > 3) mark();
-        for (auto x : v) integer(x);
-        op(v.size() == 1 ? '\x85' : v.size() == 2 ? '\x86' : v.size() == 3 ? '\x87' : 't');
-    }
-    void put(unsigned i) { op('q'); u8(i); }
-    void get(unsigned i) { op('h'); u8(i); }
-    void orderedDict()
-    {
-        global("collections", "OrderedDict");
-        op(')');
-        op('R');
-    }
-};
 
 struct FakeStorage {
     std::string key;
@@ -281,6 +231,37 @@ bool writeFile(const QString &path, const QByteArray &bytes)
 {
     QFile file(path);
     return file.open(QIODevice::WriteOnly) && file.write(bytes) == bytes.size();
+}
+
+// The object pickle of the hostile-inputs issue: `depth` containers, each inside the
+// next. Lists: EMPTY_LIST x (depth + 1), APPEND x depth; tuples: EMPTY_TUPLE, TUPLE1 x
+// depth; marks: MARK x depth, an empty tuple, TUPLE x depth.
+QByteArray nestedPickle(const char *how, int depth)
+{
+    PickleWriter w;
+    w.proto();
+    if (qstrcmp(how, "lists") == 0) {
+        w.bytes.append(QByteArray(depth + 1, ']'));
+        w.bytes.append(QByteArray(depth, 'a'));
+    } else if (qstrcmp(how, "tuples") == 0) {
+        w.op(')');
+        w.bytes.append(QByteArray(depth, '\x85'));
+    } else {
+        w.bytes.append(QByteArray(depth, '('));
+        w.op(')');
+        w.bytes.append(QByteArray(depth, 't'));
+    }
+    w.stop();
+    return w.bytes;
+}
+
+// A message is one printable line: no control bytes, nothing invisible.
+bool printable(const QString &message)
+{
+    for (const char32_t c : message.toUcs4())
+        if (c < 0x20 || c == 0x7f || !QChar::isPrint(c))
+            return false;
+    return true;
 }
 
 } // namespace
@@ -533,6 +514,165 @@ private Q_SLOTS:
         auto oob = CheckpointReader::readStateDict(path);
         QVERIFY(!oob.ok());
         QVERIFY2(oob.error().message.contains(QStringLiteral("oob")), qPrintable(oob.error().message));
+    }
+
+    // The hostile-inputs issue: 300,000 nested lists crashed the reader (SIGSEGV, from
+    // the recursive destruction of the nested values). Now a clean Model error naming
+    // the limit, for lists, tuples and open marks, in a legacy checkpoint as filed.
+    void deepNestingIsRefused_data()
+    {
+        QTest::addColumn<QByteArray>("how");
+        QTest::newRow("lists") << QByteArray("lists");
+        QTest::newRow("tuples") << QByteArray("tuples");
+        QTest::newRow("marks") << QByteArray("marks");
+    }
+
+    void deepNestingIsRefused()
+    {
+        QFETCH(QByteArray, how);
+        const QString path = m_dir.filePath(QStringLiteral("nested.pth"));
+        const QByteArray pickle = nestedPickle(how.constData(), 300000);
+        QVERIFY(writeFile(path, legacyHeader() + pickle));
+        auto sd = CheckpointReader::readStateDict(path);
+        QVERIFY(!sd.ok());
+        QCOMPARE(sd.error().category, ErrorCategory::Model);
+        QVERIFY2(sd.error().message.contains(QStringLiteral("nesting depth limit of 1000")), qPrintable(sd.error().message));
+        // Just inside the limit the pickle itself is fine (then it is no checkpoint).
+        const QByteArray ok = nestedPickle(how.constData(), 999);
+        PickleUnpickler u(ok.constData(), static_cast<size_t>(ok.size()));
+        auto v = u.load();
+        QVERIFY2(v.ok(), v ? "" : qPrintable(v.error().message));
+        QCOMPARE((*v)->depth, 999u);
+    }
+
+    void deepValuesAreDestroyedWithoutRecursion()
+    {
+        // With the depth limit lifted, 400,000 nested lists parse, and releasing them
+        // must not recurse (the default destructor overflowed the stack at ~175,000).
+        const QByteArray pickle = nestedPickle("lists", 400000);
+        PickleLimits limits;
+        limits.maxDepth = 3000000;
+        PickleUnpickler u(pickle.constData(), static_cast<size_t>(pickle.size()), 0, limits);
+        auto v = u.load();
+        QVERIFY2(v.ok(), v ? "" : qPrintable(v.error().message));
+        QCOMPARE((*v)->depth, 400000u);
+        PickleValuePtr root = std::move(v).value();
+        root.reset();  // would crash here
+    }
+
+    void eachLimitIsNamed_data()
+    {
+        QTest::addColumn<QByteArray>("pickle");
+        QTest::addColumn<QString>("limit");
+        // A list of 11 Nones with at most 10 items per container.
+        PickleWriter list;
+        list.proto();
+        list.op(']');
+        list.mark();
+        for (int i = 0; i < 11; ++i)
+            list.op('N');
+        list.op('e');
+        list.stop();
+        QTest::newRow("container size") << list.bytes << QStringLiteral("container size limit of 10");
+        // A dict with 11 distinct keys.
+        PickleWriter dict;
+        dict.proto();
+        dict.op('}');
+        dict.mark();
+        for (int i = 0; i < 11; ++i) {
+            dict.str("k" + std::to_string(i));
+            dict.op('N');
+        }
+        dict.op('u');
+        dict.stop();
+        QTest::newRow("dict size") << dict.bytes << QStringLiteral("container size limit of 10");
+        // Eleven memo entries.
+        PickleWriter memo;
+        memo.proto();
+        memo.op('N');
+        for (unsigned i = 0; i < 11; ++i)
+            memo.put(i);
+        memo.stop();
+        QTest::newRow("memo size") << memo.bytes << QStringLiteral("memo size limit of 10");
+        // 101 objects: one list referenced 100 times by DUP.
+        PickleWriter objects;
+        objects.proto();
+        objects.op(']');
+        for (int i = 0; i < 100; ++i)
+            objects.op('2');
+        objects.stop();
+        QTest::newRow("object count") << objects.bytes << QStringLiteral("object count limit of 100");
+    }
+
+    void eachLimitIsNamed()
+    {
+        QFETCH(QByteArray, pickle);
+        QFETCH(QString, limit);
+        PickleLimits limits;
+        limits.maxContainerItems = 10;
+        limits.maxMemoEntries = 10;
+        limits.maxObjects = 100;
+        PickleUnpickler u(pickle.constData(), static_cast<size_t>(pickle.size()), 0, limits);
+        auto v = u.load();
+        QVERIFY(!v.ok());
+        QCOMPARE(v.error().category, ErrorCategory::Model);
+        QVERIFY2(v.error().message.contains(limit), qPrintable(v.error().message));
+    }
+
+    void selfReferenceIsRefused()
+    {
+        // l = []; l.append(l): a cycle would leak, and later walks would never end.
+        PickleWriter w;
+        w.proto();
+        w.op(']');
+        w.put(0);
+        w.get(0);
+        w.op('a');
+        w.stop();
+        PickleUnpickler u(w.bytes.constData(), static_cast<size_t>(w.bytes.size()));
+        auto v = u.load();
+        QVERIFY(!v.ok());
+        QVERIFY2(v.error().message.contains(QStringLiteral("self-referencing")), qPrintable(v.error().message));
+    }
+
+    void largeDictIsReadInLinearTime()
+    {
+        // SETITEMS used to look for each key among all earlier ones: 10^5 keys were 5 * 10^9
+        // comparisons. Now indexed; this takes milliseconds (no timing asserted).
+        PickleWriter w;
+        w.proto();
+        w.op('}');
+        w.mark();
+        for (int i = 0; i < 100000; ++i) {
+            w.str("layer" + std::to_string(i) + ".weight");
+            w.integer(i);
+        }
+        w.op('u');
+        w.mark();
+        w.str("layer5.weight");
+        w.integer(-5);
+        w.op('u');
+        w.stop();
+        PickleUnpickler u(w.bytes.constData(), static_cast<size_t>(w.bytes.size()));
+        auto v = u.load();
+        QVERIFY2(v.ok(), v ? "" : qPrintable(v.error().message));
+        QCOMPARE((*v)->entries.size(), size_t(100000));
+        QCOMPARE((*v)->get("layer5.weight")->integer, std::int64_t(-5));  // a repeated key replaces
+    }
+
+    void binaryNamesArePrintableInMessages()
+    {
+        PickleWriter w;
+        w.proto();
+        w.global("os\x1b[31m\x01\xff", "system\x07");
+        w.stop();
+        const QString path = m_dir.filePath(QStringLiteral("binary.pth"));
+        QVERIFY(writeFile(path, legacyHeader() + w.bytes));
+        auto sd = CheckpointReader::readStateDict(path);
+        QVERIFY(!sd.ok());
+        QVERIFY2(printable(sd.error().message), qPrintable(sd.error().message));
+        QVERIFY2(sd.error().message.contains(QStringLiteral("refused global os\\x1b[31m\\x01\\xff.system\\x07")),
+                 qPrintable(sd.error().message));
     }
 
     void realEspnetCheckpoint()
