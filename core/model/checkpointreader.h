@@ -10,6 +10,7 @@
 #include "base/result.h"
 #include "model/statedict.h"
 
+#include <QByteArray>
 #include <QString>
 
 namespace SegScale::Model {
@@ -19,6 +20,10 @@ class ModelCard;
 class CheckpointReader {
 public:
     static Result<StateDict> readStateDict(const QString &path);
+    // The same from bytes in memory; `name` is used in messages. Zip records must match
+    // the CRC-32 the archive's directory records for them; the unpickler's limits
+    // (PickleLimits) apply. Never throws; any failure is a Model error.
+    static Result<StateDict> readStateDict(const QByteArray &bytes, const QString &name);
     // The weights a native model's card names (card.weightsPath()), every failure a
     // Model error. Never falls back to random weights: an untrained network would
     // produce plausible-looking nonsense for a whole study.

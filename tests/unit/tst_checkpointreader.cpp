@@ -3,6 +3,7 @@
 // restricted unpickler refuses code; damaged files fail cleanly; the authors' real ESPNet
 // checkpoint reads.
 
+#include "base/printabletext.h"
 #include "model/checkpointreader.h"
 #include "model/pickleunpickler.h"
 
@@ -231,6 +232,12 @@ bool writeFile(const QString &path, const QByteArray &bytes)
 {
     QFile file(path);
     return file.open(QIODevice::WriteOnly) && file.write(bytes) == bytes.size();
+}
+
+QByteArray readAll(const QString &path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
 }
 
 // The object pickle of the hostile-inputs issue: `depth` containers, each inside the
@@ -673,6 +680,77 @@ private Q_SLOTS:
         QVERIFY2(printable(sd.error().message), qPrintable(sd.error().message));
         QVERIFY2(sd.error().message.contains(QStringLiteral("refused global os\\x1b[31m\\x01\\xff.system\\x07")),
                  qPrintable(sd.error().message));
+    }
+
+    // LibTorch's zip reader is built without CRC checks; ours checks every record used.
+    void zipRecordsAreCheckedAgainstTheirCrc_data()
+    {
+        QTest::addColumn<QString>("what");
+        QTest::newRow("storage bytes") << QStringLiteral("data/94101");
+        QTest::newRow("pickle bytes") << QStringLiteral("data.pkl");
+        QTest::newRow("directory crc") << QStringLiteral("crc");
+    }
+
+    void zipRecordsAreCheckedAgainstTheirCrc()
+    {
+        QFETCH(QString, what);
+        const QString path = m_dir.filePath(QStringLiteral("crc.pth"));
+        PickleWriter w;
+        w.proto();
+        m_fixture.writeWrapped(w, false);
+        w.stop();
+        writeZip(path, m_fixture, w.bytes);
+        QByteArray bytes = readAll(path);
+        QVERIFY(CheckpointReader::readStateDict(bytes, path).ok());
+        if (what == QLatin1StringView("crc")) {
+            // The data intact, the CRC the central directory records for data.pkl changed.
+            const qsizetype entry = bytes.indexOf(QByteArray("PK\x01\x02"));
+            QVERIFY(entry > 0);
+            bytes[entry + 16] = static_cast<char>(bytes[entry + 16] ^ 0x01);
+        } else {
+            caffe2::serialize::PyTorchStreamReader reader(QFile::encodeName(path).toStdString());
+            const std::string record = what.toStdString();
+            const qsizetype at = static_cast<qsizetype>(reader.getRecordOffset(record));
+            // Flip the last byte of the pickle (its STOP stays a valid opcode) or one bit of
+            // a float: either still parses, which is why a CRC is needed.
+            const qsizetype flip = record == "data.pkl" ? at + 20 : at + 5;
+            bytes[flip] = static_cast<char>(bytes[flip] ^ 0x01);
+        }
+        auto sd = CheckpointReader::readStateDict(bytes, path);
+        QVERIFY(!sd.ok());
+        QCOMPARE(sd.error().category, ErrorCategory::Model);
+        QVERIFY2(sd.error().message.contains(QStringLiteral("CRC-32")), qPrintable(sd.error().message));
+    }
+
+    void printableText()
+    {
+        const std::string torch = "PytorchStreamReader failed locating file data.pkl: file not found\n"
+                                  "Exception raised from valid at ../caffe2/serialize/inline_container.cc:157 (most recent call first):\n"
+                                  "frame #0: c10::Error::Error(...) + 0x8e";
+        QCOMPARE(PrintableText::summarise(QStringLiteral("LibTorch"), torch),
+                 QStringLiteral("LibTorch: PytorchStreamReader failed locating file data.pkl: file not found"));
+        const std::string check = "Expected !name.empty() to be true, but got false.  (Could this error message be improved?  "
+                                  "If so, please report an enhancement request to PyTorch.)";
+        QCOMPARE(PrintableText::summarise(QStringLiteral("LibTorch"), check),
+                 QStringLiteral("LibTorch: Expected !name.empty() to be true, but got false."));
+        QCOMPARE(PrintableText::fromBytes(std::string("a\x01" "b\xff")), QStringLiteral("a\\x01b\\xff"));
+        QCOMPARE(PrintableText::of(QStringLiteral("line one\r\nline two\x1b[0m \u202e")),
+                 QStringLiteral("line one line two\\x1b[0m \\u{202e}"));
+        QCOMPARE(PrintableText::of(QString(5000, QLatin1Char('x'))).size(), 1003);
+        QCOMPARE(PrintableText::of(QStringLiteral("Stra\u00dfe \U0001F600")), QStringLiteral("Stra\u00dfe \U0001F600"));
+    }
+
+    void foreignTextIsSummarised()
+    {
+        // A zip archive LibTorch's reader gives up on: its message, no backtrace, no
+        // "please report" boilerplate.
+        QByteArray bytes("PK\x03\x04");
+        bytes += QByteArray(100, 'x');
+        auto sd = CheckpointReader::readStateDict(bytes, QStringLiteral("junk.pth"));
+        QVERIFY(!sd.ok());
+        QVERIFY2(printable(sd.error().message), qPrintable(sd.error().message));
+        QVERIFY2(!sd.error().message.contains(QStringLiteral("Exception raised from")), qPrintable(sd.error().message));
+        QVERIFY2(sd.error().message.size() < 400, qPrintable(sd.error().message));
     }
 
     void realEspnetCheckpoint()
