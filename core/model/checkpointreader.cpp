@@ -4,6 +4,7 @@
 #include "model/bytearrayreadadapter.h"
 #include "model/modelcard.h"
 #include "model/pickleunpickler.h"
+#include "model/weightsfile.h"
 #include "model/zipdirectory.h"
 
 #include <caffe2/serialize/inline_container.h>
@@ -321,10 +322,11 @@ StateDict readLegacy(const QByteArray &bytes)
 
 Result<StateDict> CheckpointReader::readCardWeights(const ModelCard &card)
 {
-    const QString path = card.weightsPath();
-    if (!QFileInfo::exists(path))
-        return Error{ErrorCategory::Model, QStringLiteral("weights file %1 named by the card does not exist").arg(path)};
-    Result<StateDict> weights = readStateDict(path);
+    // Parses the very bytes whose SHA-256 was checked against the card.
+    Result<QByteArray> bytes = WeightsFile::readVerified(card);
+    if (!bytes)
+        return bytes.error();
+    Result<StateDict> weights = readStateDict(*bytes, card.weightsPath());
     if (!weights)
         return Error{ErrorCategory::Model, weights.error().message};
     return weights;

@@ -24,8 +24,8 @@ public:
     // the CRC-32 the archive's directory records for them; the unpickler's limits
     // (PickleLimits) apply. Never throws; any failure is a Model error.
     static Result<StateDict> readStateDict(const QByteArray &bytes, const QString &name);
-    // The weights a native model's card names (card.weightsPath()), every failure a
-    // Model error. Never falls back to random weights: an untrained network would
+    // The weights a native model's card names (card.weightsPath()), checked against the
+    // card's SHA-256 when it records one (WeightsFile), every failure a Model error. Never falls back to random weights: an untrained network would
     // produce plausible-looking nonsense for a whole study.
     static Result<StateDict> readCardWeights(const ModelCard &card);
 };

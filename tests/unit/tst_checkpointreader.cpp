@@ -5,7 +5,10 @@
 
 #include "base/printabletext.h"
 #include "model/checkpointreader.h"
+#include "model/modelcard.h"
+#include "model/networkloader.h"
 #include "model/pickleunpickler.h"
+#include "model/weightsfile.h"
 
 #include "common/picklewriter.h"
 
@@ -722,6 +725,40 @@ private Q_SLOTS:
         QVERIFY2(sd.error().message.contains(QStringLiteral("CRC-32")), qPrintable(sd.error().message));
     }
 
+    // A native model's card records its weights' SHA-256 (written by `model import`):
+    // one flipped bit is refused, naming both hashes; a card without one still loads.
+    void cardWeightsAreVerified()
+    {
+        const QString dir = m_dir.filePath(QStringLiteral("model"));
+        QVERIFY(QDir().mkpath(dir));
+        const QString path = dir + QStringLiteral("/weights.pth");
+        QByteArray bytes = legacyFile(m_fixture, [&](PickleWriter &w) { m_fixture.writeStateDict(w, true); });
+        QVERIFY(writeFile(path, bytes));
+        ModelCard card;
+        card.name = QStringLiteral("fixture");
+        card.architecture = QStringLiteral("espnet");
+        card.file = QStringLiteral("weights.pth");
+        card.directory = dir;
+
+        auto unverified = CheckpointReader::readCardWeights(card);
+        QVERIFY2(unverified.ok(), unverified ? "" : qPrintable(unverified.error().message));
+        card.weightsSha256 = WeightsFile::sha256(bytes);
+        auto verified = CheckpointReader::readCardWeights(card);
+        QVERIFY2(verified.ok(), verified ? "" : qPrintable(verified.error().message));
+        checkFixture(*verified);
+
+        // One bit of a float in the last storage: the file still parses.
+        bytes[bytes.size() - 3] = static_cast<char>(bytes[bytes.size() - 3] ^ 0x04);
+        QVERIFY(writeFile(path, bytes));
+        QVERIFY(CheckpointReader::readStateDict(path).ok());
+        auto refused = CheckpointReader::readCardWeights(card);
+        QVERIFY(!refused.ok());
+        QCOMPARE(refused.error().category, ErrorCategory::Model);
+        QVERIFY2(refused.error().message.contains(QString::fromLatin1(card.weightsSha256)) &&
+                     refused.error().message.contains(QString::fromLatin1(WeightsFile::sha256(bytes))),
+                 qPrintable(refused.error().message));
+    }
+
     void printableText()
     {
         const std::string torch = "PytorchStreamReader failed locating file data.pkl: file not found\n"
@@ -738,6 +775,53 @@ private Q_SLOTS:
                  QStringLiteral("line one line two\\x1b[0m \\u{202e}"));
         QCOMPARE(PrintableText::of(QString(5000, QLatin1Char('x'))).size(), 1003);
         QCOMPARE(PrintableText::of(QStringLiteral("Stra\u00dfe \U0001F600")), QStringLiteral("Stra\u00dfe \U0001F600"));
+    }
+
+    // The TorchScript path: LibTorch loads the very bytes that were hashed.
+    void torchScriptWeightsAreVerified()
+    {
+        const QString dir = m_dir.filePath(QStringLiteral("script"));
+        QVERIFY(QDir().mkpath(dir));
+        const QString path = dir + QStringLiteral("/model.pt");
+        torch::jit::Module module("TinySegmenter");
+        module.register_attribute("training", c10::BoolType::get(), false);
+        module.define("def forward(self, x):\n    return torch.cat([x, -x], 1)\n");
+        module.save(QFile::encodeName(path).toStdString());
+        QByteArray bytes = readAll(path);
+        QJsonObject json{{QStringLiteral("name"), QStringLiteral("tiny")},
+                         {QStringLiteral("architecture"), QStringLiteral("torchscript")},
+                         {QStringLiteral("file"), QStringLiteral("model.pt")},
+                         {QStringLiteral("num_classes"), 6},
+                         {QStringLiteral("weights_sha256"), QString::fromLatin1(WeightsFile::sha256(bytes))}};
+        auto card = ModelCard::fromJson(json, dir);
+        QVERIFY2(card.ok(), card ? "" : qPrintable(card.error().message));
+        auto loaded = NetworkLoader::load(*card);
+        QVERIFY2(loaded.ok(), loaded ? "" : qPrintable(loaded.error().message));
+        QCOMPARE(card->toJson()[QStringLiteral("weights_sha256")].toString(), json[QStringLiteral("weights_sha256")].toString());
+
+        // A byte of the object pickle (data.pkl, stored uncompressed; the code records are
+        // deflated).
+        const qsizetype at = bytes.indexOf("__torch__");
+        QVERIFY(at > 0);
+        bytes[at] = 'F';
+        QVERIFY(writeFile(path, bytes));
+        auto refused = NetworkLoader::load(*card);
+        QVERIFY(!refused.ok());
+        QCOMPARE(refused.error().category, ErrorCategory::Model);
+        QVERIFY2(refused.error().message.contains(json[QStringLiteral("weights_sha256")].toString()) &&
+                     refused.error().message.contains(QString::fromLatin1(WeightsFile::sha256(bytes))),
+                 qPrintable(refused.error().message));
+
+        // Without a hash in the card, the archive's own CRC-32s still catch the change.
+        json.remove(QStringLiteral("weights_sha256"));
+        auto unhashed = NetworkLoader::load(*ModelCard::fromJson(json, dir));
+        QVERIFY(!unhashed.ok());
+        QVERIFY2(unhashed.error().message.contains(QStringLiteral("CRC-32")), qPrintable(unhashed.error().message));
+
+        json[QStringLiteral("weights_sha256")] = QStringLiteral("not-a-hash");
+        auto bad = ModelCard::fromJson(json, dir);
+        QVERIFY(!bad.ok());
+        QVERIFY2(bad.error().message.contains(QStringLiteral("weights_sha256")), qPrintable(bad.error().message));
     }
 
     void foreignTextIsSummarised()
