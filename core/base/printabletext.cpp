@@ -5,7 +5,7 @@
 
 namespace SegScale {
 
-QString PrintableText::of(const QString &text, qsizetype maxChars)
+QString PrintableText::of(const QString &text, qsizetype maxChars, LineBreaks lineBreaks)
 {
     QString out;
     out.reserve(qMin(text.size(), maxChars) + 8);
@@ -16,7 +16,9 @@ QString PrintableText::of(const QString &text, qsizetype maxChars)
             break;
         }
         ++chars;
-        if (c == U'\n' || c == U'\r' || c == U'\t') {
+        if (lineBreaks == LineBreaks::Keep && (c == U'\n' || c == U'\r' || c == U'\t')) {
+            out += QChar(char16_t(c));
+        } else if (c == U'\n' || c == U'\r' || c == U'\t') {
             // Runs of breaks ("\r\n", blank lines) read as one space.
             if (!out.endsWith(QLatin1Char(' ')))
                 out += QLatin1Char(' ');

@@ -13,10 +13,12 @@ namespace SegScale {
 
 class PrintableText {
 public:
-    // Line breaks and tabs become spaces; other control and non-printable characters
-    // (format marks, unassigned code points) become \xNN or \u{NNNN}; cut to maxChars
-    // characters (then "...").
-    static QString of(const QString &text, qsizetype maxChars = 1000);
+    enum class LineBreaks { ToSpaces, Keep };
+    // Line breaks and tabs become spaces (or, with Keep, stay: the study database keeps
+    // multi-line messages, CSV quoting carries them); other control and non-printable
+    // characters (format marks, unassigned code points) become \xNN or \u{NNNN}; cut to
+    // maxChars characters (then "...").
+    static QString of(const QString &text, qsizetype maxChars = 1000, LineBreaks lineBreaks = LineBreaks::ToSpaces);
 
     // A foreign library's exception text reduced to what a user can act on, prefixed
     // with the library ("LibTorch: ..."): its message without a backtrace or the

@@ -774,6 +774,7 @@ private Q_SLOTS:
         QCOMPARE(PrintableText::of(QStringLiteral("line one\r\nline two\x1b[0m \u202e")),
                  QStringLiteral("line one line two\\x1b[0m \\u{202e}"));
         QCOMPARE(PrintableText::of(QString(5000, QLatin1Char('x'))).size(), 1003);
+        QCOMPARE(PrintableText::of(QStringLiteral("a\nb\x07"), 100, PrintableText::LineBreaks::Keep), QStringLiteral("a\nb\\x07"));
         QCOMPARE(PrintableText::of(QStringLiteral("Stra\u00dfe \U0001F600")), QStringLiteral("Stra\u00dfe \U0001F600"));
     }
 
