@@ -6,6 +6,7 @@
 
 #include "command.h"
 
+#include "base/printabletext.h"
 #include "model/classtable.h"
 #include "model/modelcard.h"
 #include "model/modelimporter.h"
@@ -47,7 +48,7 @@ QTextStream &out()
 
 int fail(const Error &e)
 {
-    err() << "segscale model: " << e.message << '\n';
+    err() << "segscale model: " << PrintableText::of(e.message) << '\n';
     err().flush();
     // DESIGN.md: 2 = bad usage or unusable model.
     return e.category == ErrorCategory::Usage || e.category == ErrorCategory::Model ? ExitUsage : ExitFailure;
@@ -321,9 +322,18 @@ int runInfo(const QStringList &args)
     const auto parameters = card->randomInit ? Result<qint64>(qint64(-1)) : ModelImporter::parameterCount(*card);
     if (!parameters)
         return fail(parameters.error());
+    // What every load checks (WeightsFile): the file's hash against the card's.
+    QString shaNote;
+    if (!card->randomInit)
+        shaNote = card->weightsSha256.isEmpty() ? QStringLiteral(" (the card records none: loads unverified)")
+                  : card->weightsSha256 == *sha ? QStringLiteral(" (matches the card)")
+                                                : QStringLiteral(" (MISMATCH: the card records %1; loading refuses these weights)")
+                                                      .arg(QString::fromLatin1(card->weightsSha256));
     if (parser.isSet(json)) {
         QJsonObject j = card->toJson();
         j[QStringLiteral("weights_sha256")] = QString::fromLatin1(*sha);
+        if (!card->weightsSha256.isEmpty())
+            j[QStringLiteral("weights_match_card")] = card->weightsSha256 == *sha;
         j[QStringLiteral("parameters")] = double(*parameters);
         j[QStringLiteral("directory")] = card->directory;
         out() << QJsonDocument(j).toJson(QJsonDocument::Indented);
@@ -340,7 +350,7 @@ int runInfo(const QStringList &args)
         o << " (ResNet-" << card->pspnet.layers << ")";
     o << '\n'
       << "weights:       " << (card->randomInit ? QStringLiteral("none (random_init: UNTRAINED)") : card->weightsPath()) << '\n'
-      << "sha256:        " << *sha << '\n'
+      << "sha256:        " << *sha << shaNote << '\n'
       << "parameters:    " << (*parameters >= 0 ? QString::number(*parameters) : QStringLiteral("-")) << '\n'
       << "input:         " << (card->input.colorOrder == ColorOrder::BGR ? "BGR" : "RGB") << ", mean " << triple(card->input.mean)
       << ", std " << triple(card->input.std) << '\n'

@@ -6,6 +6,7 @@
 #include "interruptwatcher.h"
 #include "progressprinter.h"
 
+#include "base/printabletext.h"
 #include "model/modelregistry.h"
 #include "model/network.h"
 #include "pipeline/csvresultsink.h"
@@ -60,7 +61,7 @@ private:
 
 int fail(int code, const QString &message)
 {
-    QTextStream(stderr) << "segscale segment: " << message << '\n';
+    QTextStream(stderr) << "segscale segment: " << PrintableText::of(message) << '\n';
     return code;
 }
 
@@ -164,6 +165,11 @@ int runSegment(const QStringList &args)
     err << "model: " << (*network)->describe() << '\n';
     if ((*network)->untrained())
         err << "WARNING: this model is UNTRAINED (random weights): its labels mean nothing\n";
+    else if (card->weightsSha256.isEmpty())
+        err << "note: the card records no weights_sha256, so the weights were loaded unverified "
+               "(segscale model import records one)\n";
+    else
+        err << "weights: SHA-256 verified against the card\n";
     err << "settings: " << describeOptions(*options) << '\n';
     err << "images: " << images->size() << '\n';
     err.flush();

@@ -1,5 +1,7 @@
 #include "jobs/jobstore.h"
 
+#include "base/printabletext.h"
+
 #include <QAtomicInteger>
 #include <QDateTime>
 #include <QFile>
@@ -771,7 +773,7 @@ Result<WriteOutcome> JobStore::failOne(WriteContext &ctx, const Failure &f)
     ctx.error.addBindValue(f.imageId);
     ctx.error.addBindValue(ctx.run);
     ctx.error.addBindValue(category);
-    ctx.error.addBindValue(nonNull(f.error.message));
+    ctx.error.addBindValue(nonNull(PrintableText::of(f.error.message, 1000, PrintableText::LineBreaks::Keep)));
     ctx.error.addBindValue(ctx.now);
     ctx.error.addBindValue(holder);
     if (!ctx.error.exec())

@@ -1,7 +1,11 @@
 #include "model/checkpointreader.h"
 
+#include "base/printabletext.h"
+#include "model/bytearrayreadadapter.h"
 #include "model/modelcard.h"
 #include "model/pickleunpickler.h"
+#include "model/weightsfile.h"
+#include "model/zipdirectory.h"
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
@@ -28,6 +32,12 @@ struct ReadError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// Names from the file (storage keys, state-dict keys) quoted safely in messages.
+std::string fromFile(const std::string &text)
+{
+    return PickleUnpickler::printable(text);
+}
+
 // Resolves torch's persistent ids, ('storage', type, key, location, numel[, view]), and
 // remembers every storage it was asked for.
 class StorageCatalogue {
@@ -47,13 +57,13 @@ public:
         ref.numel = numel->integer;
         auto [it, inserted] = m_storages.emplace(ref.key, ref);
         if (!inserted && (it->second.dtype != ref.dtype || it->second.numel != ref.numel))
-            throw ReadError("storage " + ref.key + " is declared twice with different types or sizes");
+            throw ReadError("storage " + fromFile(ref.key) + " is declared twice with different types or sizes");
         // Legacy storage views: (view_key, offset, view_size) into the root storage.
         if (pid->items.size() >= 6 && pid->items[5]->kind == Kind::Tuple) {
             const auto &view = pid->items[5]->items;
             if (view.size() != 3 || view[1]->kind != Kind::Int || view[2]->kind != Kind::Int || view[1]->integer < 0 ||
                 view[2]->integer < 0 || view[1]->integer + view[2]->integer > ref.numel)
-                throw ReadError("malformed storage view of " + ref.key);
+                throw ReadError("malformed storage view of " + fromFile(ref.key));
             ref.viewOffset = view[1]->integer;
             ref.numel = view[2]->integer;
         }
@@ -77,7 +87,7 @@ private:
         };
         const auto it = types.find(global);
         if (it == types.end())
-            throw ReadError(global + " is not a storage type");
+            throw ReadError(fromFile(global) + " is not a storage type");
         return it->second;
     }
 
@@ -132,21 +142,21 @@ at::Tensor materialize(const PickleValue::TensorRef &ref, const at::Tensor &root
 {
     std::int64_t last = ref.storage.viewOffset + ref.storageOffset;
     if (ref.storageOffset < 0)
-        throw ReadError("tensor " + name + " has a negative storage offset");
+        throw ReadError("tensor " + fromFile(name) + " has a negative storage offset");
     bool empty = false;
     for (std::size_t i = 0; i < ref.sizes.size(); ++i) {
         if (ref.sizes[i] < 0 || ref.strides[i] < 0)
-            throw ReadError("tensor " + name + " has a negative size or stride");
+            throw ReadError("tensor " + fromFile(name) + " has a negative size or stride");
         if (ref.sizes[i] == 0)
             empty = true;
         else if (ref.sizes[i] > 1 && ref.strides[i] > (std::numeric_limits<std::int64_t>::max() - last) / (ref.sizes[i] - 1))
-            throw ReadError("tensor " + name + " has an impossible size");
+            throw ReadError("tensor " + fromFile(name) + " has an impossible size");
         else
             last += (ref.sizes[i] - 1) * ref.strides[i];
     }
     const std::int64_t limit = ref.storage.viewOffset + ref.storage.numel;
     if (!empty && last >= limit)
-        throw ReadError("tensor " + name + " reaches element " + std::to_string(last) + " of a storage of " +
+        throw ReadError("tensor " + fromFile(name) + " reaches element " + std::to_string(last) + " of a storage of " +
                         std::to_string(limit) + " elements (damaged file)");
     if (empty)
         return at::empty(ref.sizes, root.options());
@@ -164,7 +174,7 @@ StateDict collect(const PickleValuePtr &stateDict, const std::map<std::string, a
             throw ReadError("a state dict key is not a string");
         const auto it = roots.find(v->tensor.storage.key);
         if (it == roots.end())
-            throw ReadError("tensor " + k->text + " refers to storage " + v->tensor.storage.key + " that the file does not hold");
+            throw ReadError("tensor " + fromFile(k->text) + " refers to storage " + fromFile(v->tensor.storage.key) + " that the file does not hold");
         out.emplace_back(k->text, materialize(v->tensor, it->second, k->text));
     }
     if (out.empty())
@@ -182,12 +192,30 @@ std::map<std::string, PickleValue::StorageRef> usedStorages(const PickleValuePtr
     return used;
 }
 
-StateDict readZip(const QString &path)
+StateDict readZip(const QByteArray &bytes)
 {
-    caffe2::serialize::PyTorchStreamReader reader(QFile::encodeName(path).toStdString());
+    // LibTorch's zip reader trusts every record (its CRC checks are compiled out): each
+    // record used is checked here against the CRC-32 and size the archive's directory
+    // records for it.
+    Result<ZipDirectory> directory = ZipDirectory::read(bytes);
+    if (!directory)
+        throw ReadError(directory.error().message.toStdString());
+    caffe2::serialize::PyTorchStreamReader reader(std::make_shared<ByteArrayReadAdapter>(bytes));
+    // PyTorchStreamReader prefixes every name with the first record's folder.
+    const std::string prefix = directory->firstName().substr(0, directory->firstName().find('/') + 1);
+    auto record = [&](const std::string &name) {
+        auto data = reader.getRecord(name);
+        const ZipRecord *entry = directory->find(prefix + name);
+        if (!entry)
+            throw ReadError("record " + fromFile(name) + " is missing from the archive's directory (damaged file)");
+        const auto size = std::get<1>(data);
+        if (entry->size != size || ZipDirectory::crc32(std::get<0>(data).get(), size) != entry->crc32)
+            throw ReadError("record " + fromFile(name) + " fails its CRC-32 check: its bytes changed after it was written (damaged file)");
+        return data;
+    };
     if (!reader.hasRecord("data.pkl"))
         throw ReadError("a zip archive without data.pkl: not a torch.save checkpoint (a TorchScript model? use architecture \"torchscript\")");
-    auto [pickleData, pickleSize] = reader.getRecord("data.pkl");
+    auto [pickleData, pickleSize] = record("data.pkl");
     StorageCatalogue catalogue;
     PickleUnpickler unpickler(static_cast<const char *>(pickleData.get()), pickleSize);
     unpickler.setPersistentLoad([&](const PickleValuePtr &pid) { return catalogue.resolve(pid); });
@@ -195,7 +223,7 @@ StateDict readZip(const QString &path)
     if (!root)
         throw ReadError(root.error().message.toStdString());
     if (reader.hasRecord("byteorder")) {
-        auto [order, n] = reader.getRecord("byteorder");
+        auto [order, n] = record("byteorder");
         if (std::string(static_cast<const char *>(order.get()), n) != "little")
             throw ReadError("the checkpoint was written on a big-endian machine; not supported");
     }
@@ -203,17 +231,20 @@ StateDict readZip(const QString &path)
     std::map<std::string, at::Tensor> roots;
     for (const auto &[key, ref] : usedStorages(stateDict)) {
         const auto &declared = catalogue.storages().at(key);
-        const std::string record = "data/" + key;
-        if (!reader.hasRecord(record))
-            throw ReadError("storage record " + record + " is missing from the archive");
-        auto [data, size] = reader.getRecord(record);
-        const std::int64_t bytes = declared.numel * bytesPerElement(declared.dtype);
-        if (static_cast<std::int64_t>(size) < bytes)
-            throw ReadError("storage record " + record + " holds " + std::to_string(size) + " bytes, " +
-                            std::to_string(bytes) + " expected (damaged file)");
+        const std::string name = "data/" + key;
+        if (!reader.hasRecord(name))
+            throw ReadError("storage record " + fromFile(name) + " is missing from the archive");
+        auto [data, size] = record(name);
+        if (declared.numel > static_cast<std::int64_t>(size) / bytesPerElement(declared.dtype))
+            throw ReadError("storage record " + fromFile(name) + " holds " + std::to_string(size) + " bytes, fewer than its " +
+                            std::to_string(declared.numel) + " elements need (damaged file)");
+        const std::int64_t bytesNeeded = declared.numel * bytesPerElement(declared.dtype);
+        if (static_cast<std::int64_t>(size) < bytesNeeded)
+            throw ReadError("storage record " + fromFile(name) + " holds " + std::to_string(size) + " bytes, " +
+                            std::to_string(bytesNeeded) + " expected (damaged file)");
         at::Tensor storage = at::empty({declared.numel}, at::TensorOptions().dtype(declared.dtype));
-        if (bytes > 0)
-            std::memcpy(storage.data_ptr(), data.get(), static_cast<std::size_t>(bytes));
+        if (bytesNeeded > 0)
+            std::memcpy(storage.data_ptr(), data.get(), static_cast<std::size_t>(bytesNeeded));
         roots.emplace(key, storage);
     }
     return collect(stateDict, roots);
@@ -263,18 +294,18 @@ StateDict readLegacy(const QByteArray &bytes)
         const std::string &key = keyValue->text;
         const auto it = catalogue.storages().find(key);
         if (it == catalogue.storages().end())
-            throw ReadError("storage " + key + " is listed but never used (damaged file)");
+            throw ReadError("storage " + fromFile(key) + " is listed but never used (damaged file)");
         if (size - pos < 8)
-            throw ReadError("truncated: the file ends before storage " + key);
+            throw ReadError("truncated: the file ends before storage " + fromFile(key));
         std::int64_t numel = 0;
         std::memcpy(&numel, data + pos, 8);
         pos += 8;
         const std::int64_t elem = bytesPerElement(it->second.dtype);
         if (numel != it->second.numel)
-            throw ReadError("storage " + key + " holds " + std::to_string(numel) + " elements, its id says " +
+            throw ReadError("storage " + fromFile(key) + " holds " + std::to_string(numel) + " elements, its id says " +
                             std::to_string(it->second.numel) + " (damaged file)");
         if (numel > static_cast<std::int64_t>(size - pos) / elem)
-            throw ReadError("truncated: the file ends inside storage " + key);
+            throw ReadError("truncated: the file ends inside storage " + fromFile(key));
         const auto nbytes = static_cast<std::size_t>(numel * elem);
         if (used.count(key)) {
             at::Tensor storage = at::empty({numel}, at::TensorOptions().dtype(it->second.dtype));
@@ -291,10 +322,11 @@ StateDict readLegacy(const QByteArray &bytes)
 
 Result<StateDict> CheckpointReader::readCardWeights(const ModelCard &card)
 {
-    const QString path = card.weightsPath();
-    if (!QFileInfo::exists(path))
-        return Error{ErrorCategory::Model, QStringLiteral("weights file %1 named by the card does not exist").arg(path)};
-    Result<StateDict> weights = readStateDict(path);
+    // Parses the very bytes whose SHA-256 was checked against the card.
+    Result<QByteArray> bytes = WeightsFile::readVerified(card);
+    if (!bytes)
+        return bytes.error();
+    Result<StateDict> weights = readStateDict(*bytes, card.weightsPath());
     if (!weights)
         return Error{ErrorCategory::Model, weights.error().message};
     return weights;
@@ -308,28 +340,37 @@ Result<StateDict> CheckpointReader::readStateDict(const QString &path)
     QFile file(path);
     if (!info.isFile() || !file.open(QIODevice::ReadOnly))
         return Error{ErrorCategory::Unreadable, QStringLiteral("cannot read checkpoint %1: %2").arg(path, file.errorString())};
+    QByteArray bytes;
+    try {
+        bytes = file.readAll();
+    } catch (const std::bad_alloc &) {
+        return Error{ErrorCategory::Model, QStringLiteral("checkpoint %1: not enough memory to read it").arg(path)};
+    }
+    if (bytes.size() != info.size() || file.error() != QFileDevice::NoError)
+        return Error{ErrorCategory::Unreadable, QStringLiteral("cannot read checkpoint %1: %2").arg(path, file.errorString())};
+    return readStateDict(bytes, path);
+}
+
+Result<StateDict> CheckpointReader::readStateDict(const QByteArray &bytes, const QString &name)
+{
     auto fail = [&](const QString &why) {
-        return Error{ErrorCategory::Model, QStringLiteral("checkpoint %1: %2").arg(path, why)};
+        return Error{ErrorCategory::Model, QStringLiteral("checkpoint %1: %2").arg(name, why)};
     };
     try {
-        const QByteArray head = file.peek(4);
-        if (head.size() < 4)
-            return fail(QStringLiteral("too short to be a PyTorch checkpoint (%1 bytes)").arg(info.size()));
-        if (head.startsWith("PK\x03\x04"))
-            return readZip(path);
-        const QByteArray bytes = file.readAll();
-        if (bytes.size() != info.size())
-            return Error{ErrorCategory::Unreadable, QStringLiteral("cannot read checkpoint %1: %2").arg(path, file.errorString())};
+        if (bytes.size() < 4)
+            return fail(QStringLiteral("too short to be a PyTorch checkpoint (%1 bytes)").arg(bytes.size()));
+        if (bytes.startsWith("PK\x03\x04"))
+            return readZip(bytes);
         return readLegacy(bytes);
     } catch (const ReadError &e) {
-        return fail(QString::fromStdString(e.what()));
+        return fail(PrintableText::fromBytes(e.what()));
     } catch (const c10::Error &e) {
         // The zip reader reports damaged archives this way.
-        return fail(QString::fromStdString(e.what_without_backtrace()));
+        return fail(QStringLiteral("damaged zip archive (%1)").arg(PrintableText::summarise(QStringLiteral("LibTorch"), e.what_without_backtrace())));
     } catch (const std::bad_alloc &) {
         return fail(QStringLiteral("not enough memory to read it (damaged file?)"));
     } catch (const std::exception &e) {
-        return fail(QString::fromUtf8(e.what()));
+        return fail(PrintableText::summarise(QStringLiteral("LibTorch"), e.what()));
     }
 }
 

@@ -10,6 +10,7 @@
 #include "base/result.h"
 #include "model/statedict.h"
 
+#include <QByteArray>
 #include <QString>
 
 namespace SegScale::Model {
@@ -19,8 +20,12 @@ class ModelCard;
 class CheckpointReader {
 public:
     static Result<StateDict> readStateDict(const QString &path);
-    // The weights a native model's card names (card.weightsPath()), every failure a
-    // Model error. Never falls back to random weights: an untrained network would
+    // The same from bytes in memory; `name` is used in messages. Zip records must match
+    // the CRC-32 the archive's directory records for them; the unpickler's limits
+    // (PickleLimits) apply. Never throws; any failure is a Model error.
+    static Result<StateDict> readStateDict(const QByteArray &bytes, const QString &name);
+    // The weights a native model's card names (card.weightsPath()), checked against the
+    // card's SHA-256 when it records one (WeightsFile), every failure a Model error. Never falls back to random weights: an untrained network would
     // produce plausible-looking nonsense for a whole study.
     static Result<StateDict> readCardWeights(const ModelCard &card);
 };

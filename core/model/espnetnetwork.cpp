@@ -1,5 +1,7 @@
 #include "model/espnetnetwork.h"
 
+#include "base/printabletext.h"
+
 #include "model/checkpointreader.h"
 #include "model/espnetmodule.h"
 #include "model/statedictloader.h"
@@ -74,9 +76,9 @@ Result<std::unique_ptr<Network>> EspNetNetwork::build(const ModelCard &card, con
         return std::unique_ptr<Network>(new EspNetNetwork(card, device, dtype, std::move(module), weights == nullptr, source));
     } catch (const c10::Error &e) {
         return Error{ErrorCategory::Model, QStringLiteral("cannot build ESPNet for model %1: %2")
-                                               .arg(card.name, QString::fromStdString(e.what_without_backtrace()))};
+                                               .arg(card.name, PrintableText::summarise(QStringLiteral("LibTorch"), e.what_without_backtrace()))};
     } catch (const std::exception &e) {
-        return Error{ErrorCategory::Model, QStringLiteral("cannot build ESPNet for model %1: %2").arg(card.name, QString::fromUtf8(e.what()))};
+        return Error{ErrorCategory::Model, QStringLiteral("cannot build ESPNet for model %1: %2").arg(card.name, PrintableText::summarise(QStringLiteral("LibTorch"), e.what()))};
     }
 }
 

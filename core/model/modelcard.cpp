@@ -6,6 +6,7 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QRegularExpression>
 
 namespace SegScale::Model {
 
@@ -94,6 +95,13 @@ Result<ModelCard> ModelCard::fromJson(const QJsonObject &json, const QString &di
     c.file = json.value(QStringLiteral("file")).toString();
     if (c.file.isEmpty() && !c.randomInit)
         return bad(QStringLiteral("\"file\" (the weights) is missing"));
+    if (json.contains(QStringLiteral("weights_sha256"))) {
+        const QString sha = json.value(QStringLiteral("weights_sha256")).toString().toLower();
+        static const QRegularExpression hex(QStringLiteral("^[0-9a-f]{64}$"));
+        if (!hex.match(sha).hasMatch())
+            return bad(QStringLiteral("\"weights_sha256\" must be a SHA-256 in hex (64 digits)"));
+        c.weightsSha256 = sha.toLatin1();
+    }
     if (c.randomInit && c.architecture == QLatin1StringView("torchscript"))
         return bad(QStringLiteral("\"random_init\" needs a native architecture (pspnet, espnet), not torchscript"));
 
@@ -190,6 +198,8 @@ QJsonObject ModelCard::toJson() const
     j[QStringLiteral("architecture")] = architecture;
     if (!file.isEmpty())
         j[QStringLiteral("file")] = file;
+    if (!weightsSha256.isEmpty())
+        j[QStringLiteral("weights_sha256")] = QString::fromLatin1(weightsSha256);
     j[QStringLiteral("num_classes")] = numClasses;
     j[QStringLiteral("classes")] = QJsonArray::fromStringList(classes);
     QJsonArray pal;

@@ -56,6 +56,10 @@ public:
     QString name;
     QString architecture;  // "torchscript" | "pspnet" | "espnet"
     QString file;          // weights, relative to directory
+    // "weights_sha256": hex SHA-256 of the weights file, written by `model import` and
+    // `model pull`; loading refuses weights that no longer match it. Empty: not recorded
+    // (hand-written cards), the weights load unverified.
+    QByteArray weightsSha256;
     QString directory;     // absolute folder of the card
     int numClasses = 0;
     QStringList classes;

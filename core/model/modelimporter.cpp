@@ -1,5 +1,6 @@
 #include "model/modelimporter.h"
 
+#include "base/printabletext.h"
 #include "model/checkpointreader.h"
 #include "model/classtable.h"
 #include "model/espnetnetwork.h"
@@ -138,7 +139,7 @@ Result<ModelCard> ModelImporter::import(const ImportOptions &o)
         if (!torch::isfinite(probe).all().item<bool>())
             return Error{ErrorCategory::Model, QStringLiteral("%1 gives non-finite outputs on a probe image").arg(o.checkpoint)};
     } catch (const std::exception &e) {
-        return Error{ErrorCategory::Model, QStringLiteral("%1 fails on a probe image: %2").arg(o.checkpoint, QString::fromUtf8(e.what()))};
+        return Error{ErrorCategory::Model, QStringLiteral("%1 fails on a probe image: %2").arg(o.checkpoint, PrintableText::summarise(QStringLiteral("LibTorch"), e.what()))};
     }
 
     // Write into a staging folder beside the target and rename it into place, so a
@@ -155,6 +156,13 @@ Result<ModelCard> ModelImporter::import(const ImportOptions &o)
     if (!QFile::copy(o.checkpoint, QDir(staging).filePath(card.file))) {
         cleanup();
         return Error{ErrorCategory::Storage, QStringLiteral("cannot copy %1 into %2").arg(o.checkpoint, staging)};
+    }
+    // The hash of the copy the folder holds, where every load checks it (WeightsFile).
+    if (auto sha = sha256(QDir(staging).filePath(card.file)); sha) {
+        card.weightsSha256 = *sha;
+    } else {
+        cleanup();
+        return sha.error();
     }
     {
         QSaveFile cardFile(QDir(staging).filePath(QStringLiteral("model.json")));
@@ -201,7 +209,7 @@ Result<qint64> ModelImporter::parameterCount(const ModelCard &card)
         }
         return n;
     } catch (const std::exception &e) {
-        return Error{ErrorCategory::Model, QStringLiteral("cannot read %1: %2").arg(card.weightsPath(), QString::fromUtf8(e.what()))};
+        return Error{ErrorCategory::Model, QStringLiteral("cannot read %1: %2").arg(card.weightsPath(), PrintableText::summarise(QStringLiteral("LibTorch"), e.what()))};
     }
 }
 

@@ -1,5 +1,6 @@
 #include "model/networkloader.h"
 
+#include "base/printabletext.h"
 #include "model/espnetnetwork.h"
 #include "model/pspnetnetwork.h"
 #include "model/torchscriptnetwork.h"
@@ -82,9 +83,9 @@ Result<std::shared_ptr<const Network>> NetworkLoader::load(const ModelCard &card
         if (out.size(2) > side || out.size(3) > side)
             return Error{ErrorCategory::Model, QStringLiteral("model %1 returns an output larger than its input").arg(card.name)};
     } catch (const c10::Error &e) {
-        return probeFailure(card, options.dtype, QString::fromStdString(e.what_without_backtrace()));
+        return probeFailure(card, options.dtype, PrintableText::summarise(QStringLiteral("LibTorch"), e.what_without_backtrace()));
     } catch (const std::exception &e) {
-        return probeFailure(card, options.dtype, QString::fromUtf8(e.what()));
+        return probeFailure(card, options.dtype, PrintableText::summarise(QStringLiteral("LibTorch"), e.what()));
     }
     return network;
 }

@@ -1,7 +1,10 @@
 #include "model/pickleunpickler.h"
 
+#include "base/printabletext.h"
+
 #include <QString>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -21,6 +24,26 @@ struct PickleError : std::runtime_error {
 [[noreturn]] void fail(const std::string &what)
 {
     throw PickleError(what);
+}
+
+[[noreturn]] void overLimit(const char *limit, std::size_t value, const std::string &what)
+{
+    fail("refused: over the " + std::string(limit) + " limit of " + std::to_string(value) + " (" + what +
+         "); no real checkpoint comes near it (crafted or damaged file)");
+}
+
+// Marks a value as held by `parent` (sealing it) and grows the parent's depth; the
+// parent must still be open. Every container link of the unpickler goes through here,
+// so nesting is counted exactly and a container can never come to hold itself.
+void adopt(PickleValue &parent, PickleValue &child, const PickleLimits &limits)
+{
+    child.sealed = true;
+    if (parent.sealed)
+        fail("refused: a container changed after it was put inside another one (a self-referencing structure; "
+             "checkpoints hold none)");
+    if (child.depth + 1u > limits.maxDepth)
+        overLimit("nesting depth", limits.maxDepth, "containers nested deeper");
+    parent.depth = std::max(parent.depth, child.depth + 1u);
 }
 
 struct StorageType {
@@ -100,7 +123,9 @@ PickleValuePtr rebuildTensor(const std::vector<PickleValuePtr> &args, const char
 }
 
 // The meaning of calling an allowed global: pure data construction, nothing else.
-PickleValuePtr callAllowed(const PickleValuePtr &callable, const PickleValuePtr &argsValue)
+// `references` counts the container slots it fills, for the object limit.
+PickleValuePtr callAllowed(const PickleValuePtr &callable, const PickleValuePtr &argsValue, const PickleLimits &limits,
+                           std::size_t &references)
 {
     if (!callable || callable->kind != Kind::Global)
         fail("REDUCE/NEWOBJ on something that is not an allowed class or function");
@@ -125,10 +150,13 @@ PickleValuePtr callAllowed(const PickleValuePtr &callable, const PickleValuePtr 
         if (!args.empty() && args[0]) {
             // OrderedDict([(k, v), ...])
             for (const auto &pair : args[0]->items) {
-                if (!pair || pair->items.size() != 2)
+                if (!pair || pair->kind != Kind::Tuple || pair->items.size() != 2)
                     fail(f + " called with something other than key/value pairs");
+                adopt(*d, *pair->items[0], limits);
+                adopt(*d, *pair->items[1], limits);
                 d->entries.emplace_back(pair->items[0], pair->items[1]);
             }
+            references += 2 * d->entries.size();
         }
         return d;
     }
@@ -136,8 +164,12 @@ PickleValuePtr callAllowed(const PickleValuePtr &callable, const PickleValuePtr 
         f == "builtins.frozenset" || f == "__builtin__.set" || f == "__builtin__.frozenset") {
         // Sets are kept as lists: nothing in a state dict depends on set semantics.
         auto out = PickleValue::make(f == "torch.Size" || f == "builtins.tuple" ? Kind::Tuple : Kind::List);
-        if (!args.empty() && args[0])
+        if (!args.empty() && args[0]) {
+            // Already held by args[0]: sealed, depths known.
             out->items = args[0]->items;
+            out->depth = args[0]->depth;
+            references += out->items.size();
+        }
         return out;
     }
     if (f == "torch.device") {
@@ -172,9 +204,29 @@ bool PickleUnpickler::isAllowedGlobal(const std::string &module, const std::stri
     return false;
 }
 
-PickleUnpickler::PickleUnpickler(const char *data, std::size_t size, std::size_t offset)
-    : m_data(data), m_size(size), m_pos(offset)
+PickleUnpickler::PickleUnpickler(const char *data, std::size_t size, std::size_t offset, PickleLimits limits)
+    : m_data(data), m_size(size), m_pos(offset), m_limits(limits)
 {
+}
+
+std::string PickleUnpickler::printable(const std::string &text, std::size_t maxChars)
+{
+    std::string out;
+    for (const char c : text) {
+        if (out.size() >= maxChars) {
+            out += "...";
+            break;
+        }
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u < 0x7f && u != '\\') {
+            out += c;
+        } else {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", u);
+            out += hex;
+        }
+    }
+    return out;
 }
 
 Result<PickleValuePtr> PickleUnpickler::load()
@@ -187,7 +239,7 @@ Result<PickleValuePtr> PickleUnpickler::load()
         return Error{ErrorCategory::Model, QStringLiteral("pickle needs more memory than is available (damaged file?)")};
     } catch (const std::exception &e) {
         // The persistent-load callback reports its own problems this way.
-        return Error{ErrorCategory::Model, QString::fromUtf8(e.what())};
+        return Error{ErrorCategory::Model, PrintableText::fromBytes(e.what())};
     }
 }
 
@@ -196,6 +248,25 @@ PickleValuePtr PickleUnpickler::run()
     std::vector<PickleValuePtr> stack;
     std::vector<std::size_t> marks;
     std::unordered_map<std::uint64_t, PickleValuePtr> memo;
+    // String keys of the dicts being filled -> entry index; holding the dict keeps its
+    // address from being reused while the index lives.
+    std::unordered_map<const PickleValue *, std::pair<PickleValuePtr, std::unordered_map<std::string, std::size_t>>> dictKeys;
+    std::size_t objects = 0;
+    const PickleLimits &limits = m_limits;
+
+    auto count = [&](std::size_t n) {
+        objects += n;
+        if (objects > limits.maxObjects)
+            overLimit("object count", limits.maxObjects, "objects created and references to them");
+    };
+    auto checkSize = [&](std::size_t n) {
+        if (n > limits.maxContainerItems)
+            overLimit("container size", limits.maxContainerItems, "items in one list, tuple or dict");
+    };
+    auto push = [&](PickleValuePtr v) {
+        count(1);
+        stack.push_back(std::move(v));
+    };
 
     auto need = [&](std::size_t n) {
         if (n > m_size - m_pos)
@@ -258,7 +329,7 @@ PickleValuePtr PickleUnpickler::run()
     };
     auto makeGlobal = [&](const std::string &module, const std::string &name) {
         if (!isAllowedGlobal(module, name))
-            fail("refused global " + module + "." + name +
+            fail("refused global " + printable(module) + "." + printable(name) +
                  ": a checkpoint may only hold tensors, storages, OrderedDict and plain containers "
                  "(nothing in it is executed)");
         return makeText(Kind::Global, module + "." + name);
@@ -271,35 +342,71 @@ PickleValuePtr PickleUnpickler::run()
             std::size_t used = 0;
             const long long v = std::stoll(t, &used);
             if (used != t.size())
-                fail("bad integer \"" + s + "\" in pickle");
+                fail("bad integer \"" + printable(s) + "\" in pickle");
             return v;
         } catch (const std::logic_error &) {
-            fail("bad or too large integer \"" + s + "\" in pickle");
+            fail("bad or too large integer \"" + printable(s) + "\" in pickle");
         }
     };
-    auto toTuple = [](std::vector<PickleValuePtr> items) {
-        auto t = PickleValue::make(Kind::Tuple);
+    auto sequence = [&](Kind kind, std::vector<PickleValuePtr> items) {
+        checkSize(items.size());
+        auto t = PickleValue::make(kind);
+        for (const auto &item : items)
+            adopt(*t, *item, limits);
+        count(items.size());
         t->items = std::move(items);
         return t;
     };
-    auto setItems = [](const PickleValuePtr &dict, std::vector<PickleValuePtr> &kv) {
+    auto toTuple = [&](std::vector<PickleValuePtr> items) { return sequence(Kind::Tuple, std::move(items)); };
+    auto append = [&](const PickleValuePtr &list, std::vector<PickleValuePtr> items) {
+        if (list->kind != Kind::List)
+            fail("APPEND(S) to something that is not a list");
+        checkSize(list->items.size() + items.size());
+        for (auto &item : items) {
+            adopt(*list, *item, limits);
+            list->items.push_back(std::move(item));
+        }
+        count(items.size());
+    };
+    auto setItems = [&](const PickleValuePtr &dict, std::vector<PickleValuePtr> &kv) {
         if (!dict || dict->kind != Kind::Dict)
             fail("SETITEM(S) on something that is not a dict");
         if (kv.size() % 2)
             fail("SETITEMS with an odd number of items (damaged file)");
-        for (std::size_t i = 0; i < kv.size(); i += 2) {
-            bool replaced = false;
-            // Keys are almost always strings; replacing keeps dict semantics for repeats.
-            if (kv[i]->kind == Kind::String)
-                for (auto &[k, v] : dict->entries)
-                    if (k->kind == Kind::String && k->text == kv[i]->text) {
-                        v = kv[i + 1];
-                        replaced = true;
-                        break;
-                    }
-            if (!replaced)
-                dict->entries.emplace_back(kv[i], kv[i + 1]);
+        auto [it, fresh] = dictKeys.try_emplace(dict.get());
+        auto &index = it->second.second;
+        if (fresh) {
+            it->second.first = dict;
+            for (std::size_t e = 0; e < dict->entries.size(); ++e)
+                if (dict->entries[e].first->kind == Kind::String)
+                    index.emplace(dict->entries[e].first->text, e);
         }
+        for (std::size_t i = 0; i < kv.size(); i += 2) {
+            adopt(*dict, *kv[i], limits);
+            adopt(*dict, *kv[i + 1], limits);
+            count(2);
+            // Keys are almost always strings; replacing keeps dict semantics for repeats.
+            if (kv[i]->kind == Kind::String) {
+                const auto [at, added] = index.try_emplace(kv[i]->text, dict->entries.size());
+                if (!added) {
+                    dict->entries[at->second].second = kv[i + 1];
+                    continue;
+                }
+            }
+            checkSize(dict->entries.size() + 1);
+            dict->entries.emplace_back(kv[i], kv[i + 1]);
+        }
+    };
+    auto memoize = [&](std::uint64_t key) {
+        const PickleValuePtr &value = top();
+        const auto it = memo.find(key);
+        if (it != memo.end()) {
+            it->second = value;
+            return;
+        }
+        if (memo.size() >= limits.maxMemoEntries)
+            overLimit("memo size", limits.maxMemoEntries, "memo entries");
+        memo.emplace(key, value);
     };
     auto persistent = [&](const PickleValuePtr &pid) {
         if (!m_persistentLoad)
@@ -327,7 +434,12 @@ PickleValuePtr PickleUnpickler::run()
             if (stack.size() != 1 || !marks.empty())
                 fail("pickle ends with " + std::to_string(stack.size()) + " objects on its stack (damaged file)");
             return stack.back();
-        case '(': marks.push_back(stack.size()); break;
+        case '(':
+            // Each open MARK is a container being built: marks nest as the data does.
+            if (marks.size() >= limits.maxDepth)
+                overLimit("nesting depth", limits.maxDepth, "open MARKs");
+            marks.push_back(stack.size());
+            break;
         case '0':
             if (!marks.empty() && stack.size() == marks.back())
                 marks.pop_back();
@@ -335,22 +447,22 @@ PickleValuePtr PickleUnpickler::run()
                 pop();
             break;
         case '1': popMark(); break;
-        case '2': stack.push_back(top()); break;
+        case '2': push(top()); break;
         case 'I': {
             const std::string s = readLine();
             if (s == "00" || s == "01") {
                 auto b = PickleValue::make(Kind::Bool);
                 b->boolean = s == "01";
-                stack.push_back(b);
+                push(b);
             } else {
-                stack.push_back(makeInt(parseInt(s)));
+                push(makeInt(parseInt(s)));
             }
             break;
         }
-        case 'J': stack.push_back(makeInt(static_cast<std::int32_t>(static_cast<std::uint32_t>(readU(4))))); break;
-        case 'K': stack.push_back(makeInt(static_cast<std::int64_t>(readU(1)))); break;
-        case 'M': stack.push_back(makeInt(static_cast<std::int64_t>(readU(2)))); break;
-        case 'L': stack.push_back(makeInt(parseInt(readLine()))); break;
+        case 'J': push(makeInt(static_cast<std::int32_t>(static_cast<std::uint32_t>(readU(4))))); break;
+        case 'K': push(makeInt(static_cast<std::int64_t>(readU(1)))); break;
+        case 'M': push(makeInt(static_cast<std::int64_t>(readU(2)))); break;
+        case 'L': push(makeInt(parseInt(readLine()))); break;
         case 0x8a:
         case 0x8b: { // LONG1, LONG4: little-endian two's complement
             const std::uint64_t n = op == 0x8a ? readU(1) : readU(4);
@@ -362,18 +474,18 @@ PickleValuePtr PickleUnpickler::run()
                     v |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
                 if (n > 0 && n < 8 && (static_cast<unsigned char>(bytes[n - 1]) & 0x80))
                     v |= ~std::uint64_t(0) << (8 * n);
-                stack.push_back(makeInt(static_cast<std::int64_t>(v)));
+                push(makeInt(static_cast<std::int64_t>(v)));
             } else {
-                stack.push_back(makeText(Kind::BigInt, std::move(bytes)));
+                push(makeText(Kind::BigInt, std::move(bytes)));
             }
             break;
         }
-        case 'N': stack.push_back(PickleValue::make(Kind::None)); break;
+        case 'N': push(PickleValue::make(Kind::None)); break;
         case 0x88:
         case 0x89: {
             auto b = PickleValue::make(Kind::Bool);
             b->boolean = op == 0x88;
-            stack.push_back(b);
+            push(b);
             break;
         }
         case 'F': {
@@ -383,7 +495,7 @@ PickleValuePtr PickleUnpickler::run()
             } catch (const std::logic_error &) {
                 fail("bad float in pickle");
             }
-            stack.push_back(f);
+            push(f);
             break;
         }
         case 'G': { // BINFLOAT: big-endian IEEE double
@@ -394,7 +506,7 @@ PickleValuePtr PickleUnpickler::run()
             m_pos += 8;
             auto f = PickleValue::make(Kind::Float);
             std::memcpy(&f->real, &bits, sizeof bits);
-            stack.push_back(f);
+            push(f);
             break;
         }
         case 'S': case 'V': { // STRING (quoted repr), UNICODE (raw-unicode-escape): protocol 0 text
@@ -406,52 +518,40 @@ PickleValuePtr PickleUnpickler::run()
             }
             if (s.find('\\') != std::string::npos)
                 fail("escaped protocol-0 strings are not supported");
-            stack.push_back(makeText(Kind::String, std::move(s)));
+            push(makeText(Kind::String, std::move(s)));
             break;
         }
-        case 'T': stack.push_back(makeText(Kind::String, readBytes(readU(4)))); break;
-        case 'U': stack.push_back(makeText(Kind::String, readBytes(readU(1)))); break;
-        case 'X': stack.push_back(makeText(Kind::String, readBytes(readU(4)))); break;
-        case 0x8c: stack.push_back(makeText(Kind::String, readBytes(readU(1)))); break;
-        case 0x8d: stack.push_back(makeText(Kind::String, readBytes(readU(8)))); break;
-        case 'B': stack.push_back(makeText(Kind::Bytes, readBytes(readU(4)))); break;
-        case 'C': stack.push_back(makeText(Kind::Bytes, readBytes(readU(1)))); break;
-        case 0x8e: case 0x96: stack.push_back(makeText(Kind::Bytes, readBytes(readU(8)))); break;
-        case ')': stack.push_back(PickleValue::make(Kind::Tuple)); break;
-        case 't': stack.push_back(toTuple(popMark())); break;
-        case 0x85: { auto a = pop(); stack.push_back(toTuple({a})); break; }
-        case 0x86: { auto b = pop(); auto a = pop(); stack.push_back(toTuple({a, b})); break; }
-        case 0x87: { auto c = pop(); auto b = pop(); auto a = pop(); stack.push_back(toTuple({a, b, c})); break; }
-        case ']': case 0x8f: stack.push_back(PickleValue::make(Kind::List)); break;
-        case 'l': case 0x91: {
-            auto l = PickleValue::make(Kind::List);
-            l->items = popMark();
-            stack.push_back(l);
-            break;
-        }
+        case 'T': push(makeText(Kind::String, readBytes(readU(4)))); break;
+        case 'U': push(makeText(Kind::String, readBytes(readU(1)))); break;
+        case 'X': push(makeText(Kind::String, readBytes(readU(4)))); break;
+        case 0x8c: push(makeText(Kind::String, readBytes(readU(1)))); break;
+        case 0x8d: push(makeText(Kind::String, readBytes(readU(8)))); break;
+        case 'B': push(makeText(Kind::Bytes, readBytes(readU(4)))); break;
+        case 'C': push(makeText(Kind::Bytes, readBytes(readU(1)))); break;
+        case 0x8e: case 0x96: push(makeText(Kind::Bytes, readBytes(readU(8)))); break;
+        case ')': push(PickleValue::make(Kind::Tuple)); break;
+        case 't': push(toTuple(popMark())); break;
+        case 0x85: { auto a = pop(); push(toTuple({a})); break; }
+        case 0x86: { auto b = pop(); auto a = pop(); push(toTuple({a, b})); break; }
+        case 0x87: { auto c = pop(); auto b = pop(); auto a = pop(); push(toTuple({a, b, c})); break; }
+        case ']': case 0x8f: push(PickleValue::make(Kind::List)); break;
+        case 'l': case 0x91: push(sequence(Kind::List, popMark())); break;
         case 'a': {
             auto v = pop();
-            auto &list = top();
-            if (list->kind != Kind::List)
-                fail("APPEND to something that is not a list");
-            list->items.push_back(std::move(v));
+            append(top(), {std::move(v)});
             break;
         }
         case 'e': case 0x90: { // APPENDS, ADDITEMS
             auto items = popMark();
-            auto &list = top();
-            if (list->kind != Kind::List)
-                fail("APPENDS to something that is not a list");
-            for (auto &i : items)
-                list->items.push_back(std::move(i));
+            append(top(), std::move(items));
             break;
         }
-        case '}': stack.push_back(PickleValue::make(Kind::Dict)); break;
+        case '}': push(PickleValue::make(Kind::Dict)); break;
         case 'd': {
             auto items = popMark();
             auto d = PickleValue::make(Kind::Dict);
             setItems(d, items);
-            stack.push_back(d);
+            push(d);
             break;
         }
         case 's': {
@@ -469,7 +569,7 @@ PickleValuePtr PickleUnpickler::run()
         case 'c': {
             const std::string module = readLine();
             const std::string name = readLine();
-            stack.push_back(makeGlobal(module, name));
+            push(makeGlobal(module, name));
             break;
         }
         case 0x93: { // STACK_GLOBAL
@@ -477,13 +577,15 @@ PickleValuePtr PickleUnpickler::run()
             auto module = pop();
             if (module->kind != Kind::String || name->kind != Kind::String)
                 fail("STACK_GLOBAL with non-string names");
-            stack.push_back(makeGlobal(module->text, name->text));
+            push(makeGlobal(module->text, name->text));
             break;
         }
         case 'R': case 0x81: { // REDUCE, NEWOBJ: callable(*args) / cls.__new__(cls, *args)
             auto args = pop();
             auto callable = pop();
-            stack.push_back(callAllowed(callable, args));
+            std::size_t references = 0;
+            push(callAllowed(callable, args, limits, references));
+            count(references);
             break;
         }
         case 0x92: { // NEWOBJ_EX
@@ -492,7 +594,9 @@ PickleValuePtr PickleUnpickler::run()
             auto cls = pop();
             if (kwargs->kind != Kind::Dict || !kwargs->entries.empty())
                 fail("NEWOBJ_EX with keyword arguments is not supported");
-            stack.push_back(callAllowed(cls, args));
+            std::size_t references = 0;
+            push(callAllowed(cls, args, limits, references));
+            count(references);
             break;
         }
         case 'b': { // BUILD: __setstate__
@@ -507,24 +611,24 @@ PickleValuePtr PickleUnpickler::run()
         case 'i': { // INST: module and name in the stream — name the refused class
             const std::string module = readLine();
             const std::string name = readLine();
-            fail("refused global " + module + "." + name + ": instantiating classes (INST) is not allowed in a checkpoint");
+            fail("refused global " + printable(module) + "." + printable(name) + ": instantiating classes (INST) is not allowed in a checkpoint");
         }
         case 'o': fail("refused: instantiating classes (OBJ) is not allowed in a checkpoint");
         case 0x82: case 0x83: case 0x84: fail("refused: pickle extension registry codes (EXT) are not allowed in a checkpoint");
-        case 'p': memo[static_cast<std::uint64_t>(parseInt(readLine()))] = top(); break;
-        case 'q': { const auto k = readU(1); memo[k] = top(); break; }
-        case 'r': { const auto k = readU(4); memo[k] = top(); break; }
-        case 0x94: { const auto k = memo.size(); memo[k] = top(); break; }
+        case 'p': memoize(static_cast<std::uint64_t>(parseInt(readLine()))); break;
+        case 'q': memoize(readU(1)); break;
+        case 'r': memoize(readU(4)); break;
+        case 0x94: memoize(memo.size()); break;
         case 'g': case 'h': case 'j': {
             const std::uint64_t k = op == 'g' ? static_cast<std::uint64_t>(parseInt(readLine())) : readU(op == 'h' ? 1 : 4);
             const auto it = memo.find(k);
             if (it == memo.end())
                 fail("pickle refers to memo entry " + std::to_string(k) + " that was never stored (damaged file)");
-            stack.push_back(it->second);
+            push(it->second);
             break;
         }
-        case 'P': stack.push_back(persistent(makeText(Kind::String, readLine()))); break;
-        case 'Q': { auto pid = pop(); stack.push_back(persistent(pid)); break; }
+        case 'P': push(persistent(makeText(Kind::String, readLine()))); break;
+        case 'Q': { auto pid = pop(); push(persistent(pid)); break; }
         default: {
             char hex[8];
             std::snprintf(hex, sizeof hex, "0x%02x", op);

@@ -4,6 +4,9 @@
 // storage/tensor *descriptions*. Tensors stay descriptions (storage key, dtype, offset,
 // sizes, strides) until the storage bytes are known: the legacy format writes the bytes
 // after the pickle, so nothing can be materialised while unpickling.
+//
+// A value may nest as deep as its file says (within the unpickler's limits); destroying
+// it never recurses, so no nesting can overflow the stack when the last reference goes.
 
 #include <c10/core/ScalarType.h>
 
@@ -48,6 +51,16 @@ struct PickleValue {
     std::vector<std::pair<PickleValuePtr, PickleValuePtr>> entries;  // Dict, in insertion order
     StorageRef storage;                                            // Storage
     TensorRef tensor;                                              // Tensor
+    // Bookkeeping of the unpickler's limits: containers nest `depth` levels (0 for a
+    // scalar); a sealed container sits inside another one and may no longer change, so
+    // depths stay exact and no container can ever hold itself (no reference cycles).
+    std::uint32_t depth = 0;
+    bool sealed = false;
+
+    PickleValue() = default;
+    PickleValue(const PickleValue &) = default;
+    PickleValue &operator=(const PickleValue &) = default;
+    ~PickleValue();
 
     static PickleValuePtr make(Kind kind)
     {

@@ -1,5 +1,7 @@
 #include "model/pspnetnetwork.h"
 
+#include "base/printabletext.h"
+
 #include "model/checkpointreader.h"
 #include "model/pspnetmodule.h"
 #include "model/statedictloader.h"
@@ -61,10 +63,10 @@ Result<std::unique_ptr<Network>> PspNetNetwork::build(const ModelCard &card, con
         return std::unique_ptr<Network>(new PspNetNetwork(card, device, dtype, std::move(module), weights == nullptr, source, optimize));
     } catch (const c10::Error &e) {
         return Error{ErrorCategory::Model, QStringLiteral("cannot build PSPNet-%1 for model %2: %3")
-                                               .arg(card.pspnet.layers).arg(card.name, QString::fromStdString(e.what_without_backtrace()))};
+                                               .arg(card.pspnet.layers).arg(card.name, PrintableText::summarise(QStringLiteral("LibTorch"), e.what_without_backtrace()))};
     } catch (const std::exception &e) {
         return Error{ErrorCategory::Model, QStringLiteral("cannot build PSPNet-%1 for model %2: %3")
-                                               .arg(card.pspnet.layers).arg(card.name, QString::fromUtf8(e.what()))};
+                                               .arg(card.pspnet.layers).arg(card.name, PrintableText::summarise(QStringLiteral("LibTorch"), e.what()))};
     }
 }
 

@@ -1,5 +1,7 @@
 #include "model/statedictloader.h"
 
+#include "base/printabletext.h"
+
 #include <torch/torch.h>
 
 #include <QStringList>
@@ -112,7 +114,7 @@ Result<void> StateDictLoader::apply(torch::nn::Module &module, const StateDict &
             target.copy_(tensor.to(target.device(), target.scalar_type()));
     } catch (const c10::Error &e) {
         return Error{ErrorCategory::Model, QStringLiteral("cannot copy weights %1 into the network: %2")
-                                               .arg(source, QString::fromStdString(e.what_without_backtrace()))};
+                                               .arg(source, PrintableText::summarise(QStringLiteral("LibTorch"), e.what_without_backtrace()))};
     }
     return {};
 }

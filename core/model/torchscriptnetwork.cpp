@@ -1,10 +1,14 @@
 #include "model/torchscriptnetwork.h"
 
+#include "base/printabletext.h"
+#include "model/bytearrayreadadapter.h"
+#include "model/weightsfile.h"
+#include "model/zipdirectory.h"
+
 #include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
+#include <torch/csrc/jit/serialization/import.h>
 #include <torch/torch.h>
-
-#include <QFileInfo>
 
 namespace SegScale::Model {
 
@@ -18,10 +22,18 @@ Result<std::unique_ptr<Network>> TorchScriptNetwork::load(const ModelCard &card,
                                                          c10::ScalarType dtype)
 {
     const QString path = card.weightsPath();
-    if (!QFileInfo::exists(path))
-        return Error{ErrorCategory::Model, QStringLiteral("weights file %1 named by the card does not exist").arg(path)};
+    // LibTorch reads the very bytes whose SHA-256 was checked against the card.
+    Result<QByteArray> bytes = WeightsFile::readVerified(card);
+    if (!bytes)
+        return bytes.error();
+    // LibTorch's zip reader checks no CRC: without a hash in the card, this is what
+    // catches a damaged archive.
+    if (Result<ZipDirectory> directory = ZipDirectory::read(*bytes); !directory)
+        return Error{ErrorCategory::Model, QStringLiteral("cannot load TorchScript model %1: %2").arg(path, directory.error().message)};
+    else if (Result<void> intact = directory->verifyStoredRecords(*bytes); !intact)
+        return Error{ErrorCategory::Model, QStringLiteral("cannot load TorchScript model %1: %2").arg(path, intact.error().message)};
     try {
-        torch::jit::Module module = torch::jit::load(path.toStdString(), device);
+        torch::jit::Module module = torch::jit::load(std::make_shared<ByteArrayReadAdapter>(std::move(bytes).value()), device);
         module.eval();
         qint64 parameters = 0;
         for (const auto &p : module.parameters())
@@ -40,9 +52,10 @@ Result<std::unique_ptr<Network>> TorchScriptNetwork::load(const ModelCard &card,
         return std::unique_ptr<Network>(new TorchScriptNetwork(card, device, dtype, std::move(module), parameters));
     } catch (const c10::Error &e) {
         return Error{ErrorCategory::Model, QStringLiteral("cannot load TorchScript model %1: %2")
-                                               .arg(path, QString::fromStdString(e.what_without_backtrace()))};
+                                               .arg(path, PrintableText::summarise(QStringLiteral("LibTorch"), e.what_without_backtrace()))};
     } catch (const std::exception &e) {
-        return Error{ErrorCategory::Model, QStringLiteral("cannot load TorchScript model %1: %2").arg(path, QString::fromUtf8(e.what()))};
+        return Error{ErrorCategory::Model, QStringLiteral("cannot load TorchScript model %1: %2")
+                                               .arg(path, PrintableText::summarise(QStringLiteral("LibTorch"), e.what()))};
     }
 }
 

@@ -1,6 +1,7 @@
 #include "pipeline/csvresultsink.h"
 
 #include "base/csv.h"
+#include "base/printabletext.h"
 
 #include <QDir>
 #include <QSaveFile>
@@ -44,7 +45,10 @@ void CsvResultSink::imageDone(const ImageResult &result)
 
 void CsvResultSink::imageFailed(const ImageTask &task, const Error &error)
 {
-    append(m_errors, m_errorRows, task.id, Csv::row({task.name, categoryName(error.category), error.message}));
+    // Messages quote hostile content (library complaints, names from damaged files): one
+    // printable line each.
+    append(m_errors, m_errorRows, task.id,
+           Csv::row({task.name, categoryName(error.category), PrintableText::of(error.message)}));
     ++m_failed;
     if (onProgress)
         onProgress(m_done, m_failed);

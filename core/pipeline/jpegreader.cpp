@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include <jpeglib.h>
+#include <jerror.h>
 
 namespace SegScale::Pipeline {
 
@@ -20,6 +21,7 @@ struct ErrorManager {
     jpeg_error_mgr pub; // first member: libjpeg hands our callbacks a pointer to it
     std::jmp_buf jump;
     int warnings;
+    int fatalCode; // libjpeg's message code of the fatal error (JERR_...), 0 when none
     char firstWarning[JMSG_LENGTH_MAX];
     char fatal[JMSG_LENGTH_MAX];
 };
@@ -32,6 +34,7 @@ ErrorManager *managerOf(j_common_ptr cinfo)
 void onErrorExit(j_common_ptr cinfo)
 {
     ErrorManager *err = managerOf(cinfo);
+    err->fatalCode = cinfo->err->msg_code;
     (*cinfo->err->format_message)(cinfo, err->fatal);
     std::longjmp(err->jump, 1);
 }
@@ -85,6 +88,7 @@ struct Session {
     Session(const Session &) = delete;
     Session &operator=(const Session &) = delete;
 
+    // libjpeg formats its messages itself; a marker code or a number is all they quote.
     QString fatalText() const { return QString::fromLatin1(err.fatal); }
     QString warningText() const { return QString::fromLatin1(err.firstWarning); }
 };
@@ -216,23 +220,70 @@ Error tooLargeError(const QString &name, qint64 width, qint64 height, qint64 max
                      .arg(name).arg(width).arg(height).arg(maxPixels)};
 }
 
+// A header libjpeg refused. Its side limit (JPEG_MAX_DIMENSION, 65500) is a limit of the
+// decoder, not damage: TooLarge says so.
+Error headerError(const Session &s, const QString &name)
+{
+    if (s.err.fatalCode == JERR_IMAGE_TOO_BIG)
+        return Error{ErrorCategory::TooLarge,
+                     QStringLiteral("%1: %2 x %3 pixels: a side is over the JPEG decoder's limit of %4 pixels")
+                         .arg(name).arg(s.cinfo.image_width).arg(s.cinfo.image_height).arg(JPEG_MAX_DIMENSION)};
+    return corruptError(name, s.fatalText());
+}
+
+// Whether the file can hold the pixels its header promises. In a Huffman-coded JPEG
+// every 8x8 block of every component codes at least its DC difference, and a Huffman
+// code is at least one bit long: a complete image needs at least one bit per block.
+// A file shorter than that is missing most of its picture (a real photo spends 30-200
+// bits per block), whatever the header says; decoding it would invent grey for almost
+// all of it at full cost — a 6 KB file claiming 10954 x 10954 pixels took 22 s and
+// 10 GB through the pipeline. So it is refused as corrupt, with --accept-damaged too.
+// Arithmetic coding can spend less than a bit per block: no bound is claimed for it.
+// Needs the header read (the component sizes are known from the first scan header on).
+Result<void> checkPlausibleSize(const Session &s, const QByteArray &bytes, const QString &name)
+{
+    if (s.cinfo.arith_code)
+        return {};
+    qint64 blocks = 0;
+    for (int c = 0; c < s.cinfo.num_components; ++c)
+        blocks += qint64(s.cinfo.comp_info[c].width_in_blocks) * qint64(s.cinfo.comp_info[c].height_in_blocks);
+    const qint64 minimumBytes = (blocks + 7) / 8;
+    if (bytes.size() >= minimumBytes)
+        return {};
+    return corruptError(name, QStringLiteral("its header promises %1 x %2 pixels, which need at least %3 bytes of image data, "
+                                             "but the file has %4 bytes: most of the picture is missing (truncated or "
+                                             "crafted); refused even when damaged images are accepted")
+                                  .arg(s.cinfo.image_width).arg(s.cinfo.image_height).arg(minimumBytes).arg(bytes.size()));
+}
+
 } // namespace
 
 Result<JpegReport> JpegReader::check(const QByteArray &bytes, const QString &name, qint64 maxPixels)
 {
     Session s;
     if (!readHeader(s, bytes, false))
-        return corruptError(name, s.fatalText());
+        return headerError(s, name);
     JpegReport report;
     report.width = int(s.cinfo.image_width);
     report.height = int(s.cinfo.image_height);
     if (qint64(report.width) * report.height > maxPixels)
         return tooLargeError(name, report.width, report.height, maxPixels);
-    if (!scanAll(s))
+    if (Result<void> plausible = checkPlausibleSize(s, bytes, name); !plausible)
+        return plausible.error();
+    const bool scanned = scanAll(s);
+    if (!scanned && !s.rowsDone)
         return corruptError(name, s.fatalText());
     report.warningCount = s.err.warnings;
     if (report.warningCount > 0)
         report.warning = s.warningText();
+    if (!scanned) {
+        // Every row decoded; what follows them is broken (a scan repeated after the
+        // image, say: "Didn't expect more than one scan"). Damage, not a lost picture:
+        // --accept-damaged decodes it as decode() does.
+        const QString after = QStringLiteral("after the last row: %1").arg(s.fatalText());
+        report.warning = report.warningCount == 0 ? after : report.warning;
+        ++report.warningCount;
+    }
     return report;
 }
 
@@ -240,10 +291,12 @@ Result<cv::Mat> JpegReader::decode(const QByteArray &bytes, const QString &name,
 {
     Session s;
     if (!readHeader(s, bytes, true))
-        return corruptError(name, s.fatalText());
+        return headerError(s, name);
     const int width = int(s.cinfo.image_width), height = int(s.cinfo.image_height);
     if (qint64(width) * height > maxPixels)
         return tooLargeError(name, width, height, maxPixels);
+    if (Result<void> plausible = checkPlausibleSize(s, bytes, name); !plausible)
+        return plausible.error();
 
     int orientation = 1;
     for (jpeg_saved_marker_ptr m = s.cinfo.marker_list; m; m = m->next) {

@@ -27,7 +27,10 @@ public:
     // marker reader, where all damage shows, run in full, the costly inverse DCT and
     // colour conversion hardly at all. Damage comes back as warnings in the report.
     // Errors: TooLarge (header over maxPixels, refused before any pixel memory is
-    // allocated), Corrupt (libjpeg gave up: no image, bad header, bad structure).
+    // allocated, or a side over libjpeg's limit of 65500), Corrupt (libjpeg gave up: no
+    // image, bad header, bad structure; or the file is too small to hold the pixels its
+    // header promises, see checkPlausibleSize). Damage after the last row (a repeated
+    // scan) is a warning: the picture is whole.
     static Result<JpegReport> check(const QByteArray &bytes, const QString &name, qint64 maxPixels);
 
     // A full decode into CV_8UC3 BGR, converted (grey, CMYK) and turned by the EXIF

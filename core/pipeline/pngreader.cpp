@@ -2,7 +2,9 @@
 
 #include <QStringList>
 
+#include <algorithm>
 #include <csetjmp>
+#include <optional>
 #include <cstring>
 #include <vector>
 
@@ -94,6 +96,29 @@ QStringList structuralDamage(const QByteArray &b)
     if (!sawIend)
         damage << QStringLiteral("no IEND chunk (the file was cut short)");
     return damage;
+}
+
+// The first intact chunk (valid CRC) before IEND whose type says "critical" (upper-case
+// first letter) but that PNG does not define. The standard says a decoder must not show
+// such an image, which depends on the chunk; libpng and OpenCV refuse it. Our decode
+// stops reading at the last row and would never see a chunk after the image data.
+std::optional<QString> unknownCriticalChunk(const QByteArray &b)
+{
+    static const QByteArrayList known{"IHDR", "PLTE", "IDAT", "IEND"};
+    qsizetype pos = SignatureSize;
+    while (b.size() - pos >= 12) {
+        const png_uint_32 length = be32(b, pos);
+        if (length > 0x7FFFFFFFu || qint64(b.size()) - pos - 12 < qint64(length))
+            return std::nullopt;  // damage: structuralDamage reports it
+        const QByteArray type = b.mid(pos + 4, 4);
+        if (type == "IEND")
+            return std::nullopt;
+        const bool letters = std::all_of(type.begin(), type.end(), [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); });
+        if (letters && type[0] >= 'A' && type[0] <= 'Z' && !known.contains(type) && crcMatches(b, pos, length))
+            return QStringLiteral("%1 at byte %2").arg(QString::fromLatin1(type)).arg(pos);
+        pos += 12 + qsizetype(length);
+    }
+    return std::nullopt;
 }
 
 // All libpng state of one call. Plain data only, and the functions that call setjmp
@@ -210,6 +235,12 @@ Result<cv::Mat> PngReader::decode(const QByteArray &bytes, const QString &name, 
                      QStringLiteral("%1: %2 x %3 pixels is over the limit of %4 pixels (a decompression bomb?)")
                          .arg(name).arg(width).arg(height).arg(maxPixels)};
     }
+
+    if (const auto chunk = unknownCriticalChunk(bytes))
+        return Error{ErrorCategory::Unsupported,
+                     QStringLiteral("%1: PNG with an unknown critical chunk %2: the image depends on something this "
+                                    "decoder does not know (libpng and OpenCV refuse it too)")
+                         .arg(name, *chunk)};
 
     QStringList damage = structuralDamage(bytes);
     if (!damage.isEmpty() && !acceptDamaged)

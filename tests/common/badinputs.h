@@ -173,6 +173,58 @@ public:
             + pngChunk("IEND", {});
     }
 
+    // The offset of the first SOFn marker segment (FF C0..CF but not C4, C8, CC), or -1.
+    static qsizetype sofOffset(const QByteArray &jpeg)
+    {
+        qsizetype at = 2;
+        while (at + 4 <= jpeg.size() && quint8(jpeg[at]) == 0xFF) {
+            const quint8 marker = quint8(jpeg[at + 1]);
+            if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC)
+                return at;
+            if (marker == 0xDA)
+                return -1;
+            at += 2 + qFromBigEndian<quint16>(jpeg.constData() + at + 2);
+        }
+        return -1;
+    }
+
+    // The same file with a header claiming width x height: the image data stays that of
+    // the small original, so almost all of the claimed picture is missing
+    // (../shared/hostile/jpeg-header-10954x10954.jpg; and, at 65535 wide, a side over
+    // libjpeg's limit of 65500, ../shared/hostile/jpeg-65535-wide.jpg).
+    static QByteArray resizedHeaderJpeg(const QByteArray &jpeg, quint16 width, quint16 height)
+    {
+        QByteArray out = jpeg;
+        const qsizetype sof = sofOffset(out);
+        if (sof < 0)
+            return {};
+        qToBigEndian(height, out.data() + sof + 5);
+        qToBigEndian(width, out.data() + sof + 7);
+        return out;
+    }
+
+    // A baseline JPEG whose one scan follows itself again before EOI: every row decodes
+    // as in the original, then libjpeg stops: "Didn't expect more than one scan"
+    // (../shared/hostile/jpeg-duplicated-scan.jpg).
+    static QByteArray duplicatedScanJpeg(const QByteArray &jpeg)
+    {
+        qsizetype sos = 2;
+        while (sos + 4 <= jpeg.size() && quint8(jpeg[sos]) == 0xFF && quint8(jpeg[sos + 1]) != 0xDA)
+            sos += 2 + qFromBigEndian<quint16>(jpeg.constData() + sos + 2);
+        const qsizetype eoi = jpeg.lastIndexOf(QByteArrayLiteral("\xFF\xD9"));
+        if (sos + 4 > jpeg.size() || eoi < sos)
+            return {};
+        return jpeg.left(eoi) + jpeg.mid(sos, eoi - sos) + QByteArrayLiteral("\xFF\xD9");
+    }
+
+    // A valid-CRC critical chunk the PNG standard does not define, after the image data
+    // (../shared/hostile/png-unknown-critical-chunk.png).
+    static QByteArray unknownCriticalChunkPng(const QByteArray &png)
+    {
+        const qsizetype iend = png.lastIndexOf("IEND") - 4;
+        return png.left(iend) + pngChunk("ABCD", QByteArrayLiteral("critical to something")) + png.mid(iend);
+    }
+
     static QByteArray pngChunk(const char (&type)[5], const QByteArray &data)
     {
         QByteArray chunk(4, '\0');

@@ -3,8 +3,14 @@
 // restricted unpickler refuses code; damaged files fail cleanly; the authors' real ESPNet
 // checkpoint reads.
 
+#include "base/printabletext.h"
 #include "model/checkpointreader.h"
+#include "model/modelcard.h"
+#include "model/networkloader.h"
 #include "model/pickleunpickler.h"
+#include "model/weightsfile.h"
+
+#include "common/picklewriter.h"
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/serialization/pickle.h>
@@ -22,61 +28,9 @@
 
 using namespace SegScale;
 using namespace SegScale::Model;
+using SegScale::Tests::PickleWriter;
 
 namespace {
-
-// Emits protocol-2 pickle opcodes as CPython's pickle module does for torch.save.
-class PickleWriter {
-public:
-    QByteArray bytes;
-
-    void op(char c) { bytes.append(c); }
-    void u8(unsigned v) { bytes.append(static_cast<char>(v & 0xff)); }
-    void u32(std::uint32_t v) { for (int i = 0; i < 4; ++i) u8(v >> (8 * i)); }
-    void proto() { op('\x80'); u8(2); }
-    void stop() { op('.'); }
-    void mark() { op('('); }
-    void global(const char *module, const char *name)
-    {
-        op('c');
-        bytes.append(module).append('\n').append(name).append('\n');
-    }
-    void str(const std::string &s)
-    {
-        op('X');
-        u32(static_cast<std::uint32_t>(s.size()));
-        bytes.append(s.data(), static_cast<qsizetype>(s.size()));
-    }
-    void integer(std::int64_t v)
-    {
-        if (v >= 0 && v < 256) { op('K'); u8(static_cast<unsigned>(v)); }
-        else if (v >= 0 && v < 65536) { op('M'); u8(static_cast<unsigned>(v)); u8(static_cast<unsigned>(v >> 8)); }
-        else if (v >= INT32_MIN && v <= INT32_MAX) { op('J'); u32(static_cast<std::uint32_t>(v)); }
-        else { op('\x8a'); u8(8); for (int i = 0; i < 8; ++i) u8(static_cast<unsigned>(static_cast<std::uint64_t>(v) >> (8 * i))); }
-    }
-    void binfloat(double d)
-    {
-        op('G');
-        std::uint64_t bits;
-        std::memcpy(&bits, &d, 8);
-        for (int i = 7; i >= 0; --i) u8(static_cast<unsigned>(bits >> (8 * i)));
-    }
-    void intTuple(const std::vector<std::int64_t> &v)
-    {
-        if (v.empty()) { op(')'); return; }
-        if (v.size() > 3) mark();
-        for (auto x : v) integer(x);
-        op(v.size() == 1 ? '\x85' : v.size() == 2 ? '\x86' : v.size() == 3 ? '\x87' : 't');
-    }
-    void put(unsigned i) { op('q'); u8(i); }
-    void get(unsigned i) { op('h'); u8(i); }
-    void orderedDict()
-    {
-        global("collections", "OrderedDict");
-        op(')');
-        op('R');
-    }
-};
 
 struct FakeStorage {
     std::string key;
@@ -281,6 +235,43 @@ bool writeFile(const QString &path, const QByteArray &bytes)
 {
     QFile file(path);
     return file.open(QIODevice::WriteOnly) && file.write(bytes) == bytes.size();
+}
+
+QByteArray readAll(const QString &path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+// The object pickle of the hostile-inputs issue: `depth` containers, each inside the
+// next. Lists: EMPTY_LIST x (depth + 1), APPEND x depth; tuples: EMPTY_TUPLE, TUPLE1 x
+// depth; marks: MARK x depth, an empty tuple, TUPLE x depth.
+QByteArray nestedPickle(const char *how, int depth)
+{
+    PickleWriter w;
+    w.proto();
+    if (qstrcmp(how, "lists") == 0) {
+        w.bytes.append(QByteArray(depth + 1, ']'));
+        w.bytes.append(QByteArray(depth, 'a'));
+    } else if (qstrcmp(how, "tuples") == 0) {
+        w.op(')');
+        w.bytes.append(QByteArray(depth, '\x85'));
+    } else {
+        w.bytes.append(QByteArray(depth, '('));
+        w.op(')');
+        w.bytes.append(QByteArray(depth, 't'));
+    }
+    w.stop();
+    return w.bytes;
+}
+
+// A message is one printable line: no control bytes, nothing invisible.
+bool printable(const QString &message)
+{
+    for (const char32_t c : message.toUcs4())
+        if (c < 0x20 || c == 0x7f || !QChar::isPrint(c))
+            return false;
+    return true;
 }
 
 } // namespace
@@ -533,6 +524,318 @@ private Q_SLOTS:
         auto oob = CheckpointReader::readStateDict(path);
         QVERIFY(!oob.ok());
         QVERIFY2(oob.error().message.contains(QStringLiteral("oob")), qPrintable(oob.error().message));
+    }
+
+    // The hostile-inputs issue: 300,000 nested lists crashed the reader (SIGSEGV, from
+    // the recursive destruction of the nested values). Now a clean Model error naming
+    // the limit, for lists, tuples and open marks, in a legacy checkpoint as filed.
+    void deepNestingIsRefused_data()
+    {
+        QTest::addColumn<QByteArray>("how");
+        QTest::newRow("lists") << QByteArray("lists");
+        QTest::newRow("tuples") << QByteArray("tuples");
+        QTest::newRow("marks") << QByteArray("marks");
+    }
+
+    void deepNestingIsRefused()
+    {
+        QFETCH(QByteArray, how);
+        const QString path = m_dir.filePath(QStringLiteral("nested.pth"));
+        const QByteArray pickle = nestedPickle(how.constData(), 300000);
+        QVERIFY(writeFile(path, legacyHeader() + pickle));
+        auto sd = CheckpointReader::readStateDict(path);
+        QVERIFY(!sd.ok());
+        QCOMPARE(sd.error().category, ErrorCategory::Model);
+        QVERIFY2(sd.error().message.contains(QStringLiteral("nesting depth limit of 1000")), qPrintable(sd.error().message));
+        // Just inside the limit the pickle itself is fine (then it is no checkpoint).
+        const QByteArray ok = nestedPickle(how.constData(), 999);
+        PickleUnpickler u(ok.constData(), static_cast<size_t>(ok.size()));
+        auto v = u.load();
+        QVERIFY2(v.ok(), v ? "" : qPrintable(v.error().message));
+        QCOMPARE((*v)->depth, 999u);
+    }
+
+    void deepValuesAreDestroyedWithoutRecursion()
+    {
+        // With the depth limit lifted, 400,000 nested lists parse, and releasing them
+        // must not recurse (the default destructor overflowed the stack at ~175,000).
+        const QByteArray pickle = nestedPickle("lists", 400000);
+        PickleLimits limits;
+        limits.maxDepth = 3000000;
+        PickleUnpickler u(pickle.constData(), static_cast<size_t>(pickle.size()), 0, limits);
+        auto v = u.load();
+        QVERIFY2(v.ok(), v ? "" : qPrintable(v.error().message));
+        QCOMPARE((*v)->depth, 400000u);
+        PickleValuePtr root = std::move(v).value();
+        root.reset();  // would crash here
+    }
+
+    void eachLimitIsNamed_data()
+    {
+        QTest::addColumn<QByteArray>("pickle");
+        QTest::addColumn<QString>("limit");
+        // A list of 11 Nones with at most 10 items per container.
+        PickleWriter list;
+        list.proto();
+        list.op(']');
+        list.mark();
+        for (int i = 0; i < 11; ++i)
+            list.op('N');
+        list.op('e');
+        list.stop();
+        QTest::newRow("container size") << list.bytes << QStringLiteral("container size limit of 10");
+        // A dict with 11 distinct keys.
+        PickleWriter dict;
+        dict.proto();
+        dict.op('}');
+        dict.mark();
+        for (int i = 0; i < 11; ++i) {
+            dict.str("k" + std::to_string(i));
+            dict.op('N');
+        }
+        dict.op('u');
+        dict.stop();
+        QTest::newRow("dict size") << dict.bytes << QStringLiteral("container size limit of 10");
+        // Eleven memo entries.
+        PickleWriter memo;
+        memo.proto();
+        memo.op('N');
+        for (unsigned i = 0; i < 11; ++i)
+            memo.put(i);
+        memo.stop();
+        QTest::newRow("memo size") << memo.bytes << QStringLiteral("memo size limit of 10");
+        // 101 objects: one list referenced 100 times by DUP.
+        PickleWriter objects;
+        objects.proto();
+        objects.op(']');
+        for (int i = 0; i < 100; ++i)
+            objects.op('2');
+        objects.stop();
+        QTest::newRow("object count") << objects.bytes << QStringLiteral("object count limit of 100");
+    }
+
+    void eachLimitIsNamed()
+    {
+        QFETCH(QByteArray, pickle);
+        QFETCH(QString, limit);
+        PickleLimits limits;
+        limits.maxContainerItems = 10;
+        limits.maxMemoEntries = 10;
+        limits.maxObjects = 100;
+        PickleUnpickler u(pickle.constData(), static_cast<size_t>(pickle.size()), 0, limits);
+        auto v = u.load();
+        QVERIFY(!v.ok());
+        QCOMPARE(v.error().category, ErrorCategory::Model);
+        QVERIFY2(v.error().message.contains(limit), qPrintable(v.error().message));
+    }
+
+    void selfReferenceIsRefused()
+    {
+        // l = []; l.append(l): a cycle would leak, and later walks would never end.
+        PickleWriter w;
+        w.proto();
+        w.op(']');
+        w.put(0);
+        w.get(0);
+        w.op('a');
+        w.stop();
+        PickleUnpickler u(w.bytes.constData(), static_cast<size_t>(w.bytes.size()));
+        auto v = u.load();
+        QVERIFY(!v.ok());
+        QVERIFY2(v.error().message.contains(QStringLiteral("self-referencing")), qPrintable(v.error().message));
+    }
+
+    void largeDictIsReadInLinearTime()
+    {
+        // SETITEMS used to look for each key among all earlier ones: 10^5 keys were 5 * 10^9
+        // comparisons. Now indexed; this takes milliseconds (no timing asserted).
+        PickleWriter w;
+        w.proto();
+        w.op('}');
+        w.mark();
+        for (int i = 0; i < 100000; ++i) {
+            w.str("layer" + std::to_string(i) + ".weight");
+            w.integer(i);
+        }
+        w.op('u');
+        w.mark();
+        w.str("layer5.weight");
+        w.integer(-5);
+        w.op('u');
+        w.stop();
+        PickleUnpickler u(w.bytes.constData(), static_cast<size_t>(w.bytes.size()));
+        auto v = u.load();
+        QVERIFY2(v.ok(), v ? "" : qPrintable(v.error().message));
+        QCOMPARE((*v)->entries.size(), size_t(100000));
+        QCOMPARE((*v)->get("layer5.weight")->integer, std::int64_t(-5));  // a repeated key replaces
+    }
+
+    void binaryNamesArePrintableInMessages()
+    {
+        PickleWriter w;
+        w.proto();
+        w.global("os\x1b[31m\x01\xff", "system\x07");
+        w.stop();
+        const QString path = m_dir.filePath(QStringLiteral("binary.pth"));
+        QVERIFY(writeFile(path, legacyHeader() + w.bytes));
+        auto sd = CheckpointReader::readStateDict(path);
+        QVERIFY(!sd.ok());
+        QVERIFY2(printable(sd.error().message), qPrintable(sd.error().message));
+        QVERIFY2(sd.error().message.contains(QStringLiteral("refused global os\\x1b[31m\\x01\\xff.system\\x07")),
+                 qPrintable(sd.error().message));
+    }
+
+    // LibTorch's zip reader is built without CRC checks; ours checks every record used.
+    void zipRecordsAreCheckedAgainstTheirCrc_data()
+    {
+        QTest::addColumn<QString>("what");
+        QTest::newRow("storage bytes") << QStringLiteral("data/94101");
+        QTest::newRow("pickle bytes") << QStringLiteral("data.pkl");
+        QTest::newRow("directory crc") << QStringLiteral("crc");
+    }
+
+    void zipRecordsAreCheckedAgainstTheirCrc()
+    {
+        QFETCH(QString, what);
+        const QString path = m_dir.filePath(QStringLiteral("crc.pth"));
+        PickleWriter w;
+        w.proto();
+        m_fixture.writeWrapped(w, false);
+        w.stop();
+        writeZip(path, m_fixture, w.bytes);
+        QByteArray bytes = readAll(path);
+        QVERIFY(CheckpointReader::readStateDict(bytes, path).ok());
+        if (what == QLatin1StringView("crc")) {
+            // The data intact, the CRC the central directory records for data.pkl changed.
+            const qsizetype entry = bytes.indexOf(QByteArray("PK\x01\x02"));
+            QVERIFY(entry > 0);
+            bytes[entry + 16] = static_cast<char>(bytes[entry + 16] ^ 0x01);
+        } else {
+            caffe2::serialize::PyTorchStreamReader reader(QFile::encodeName(path).toStdString());
+            const std::string record = what.toStdString();
+            const qsizetype at = static_cast<qsizetype>(reader.getRecordOffset(record));
+            // Flip the last byte of the pickle (its STOP stays a valid opcode) or one bit of
+            // a float: either still parses, which is why a CRC is needed.
+            const qsizetype flip = record == "data.pkl" ? at + 20 : at + 5;
+            bytes[flip] = static_cast<char>(bytes[flip] ^ 0x01);
+        }
+        auto sd = CheckpointReader::readStateDict(bytes, path);
+        QVERIFY(!sd.ok());
+        QCOMPARE(sd.error().category, ErrorCategory::Model);
+        QVERIFY2(sd.error().message.contains(QStringLiteral("CRC-32")), qPrintable(sd.error().message));
+    }
+
+    // A native model's card records its weights' SHA-256 (written by `model import`):
+    // one flipped bit is refused, naming both hashes; a card without one still loads.
+    void cardWeightsAreVerified()
+    {
+        const QString dir = m_dir.filePath(QStringLiteral("model"));
+        QVERIFY(QDir().mkpath(dir));
+        const QString path = dir + QStringLiteral("/weights.pth");
+        QByteArray bytes = legacyFile(m_fixture, [&](PickleWriter &w) { m_fixture.writeStateDict(w, true); });
+        QVERIFY(writeFile(path, bytes));
+        ModelCard card;
+        card.name = QStringLiteral("fixture");
+        card.architecture = QStringLiteral("espnet");
+        card.file = QStringLiteral("weights.pth");
+        card.directory = dir;
+
+        auto unverified = CheckpointReader::readCardWeights(card);
+        QVERIFY2(unverified.ok(), unverified ? "" : qPrintable(unverified.error().message));
+        card.weightsSha256 = WeightsFile::sha256(bytes);
+        auto verified = CheckpointReader::readCardWeights(card);
+        QVERIFY2(verified.ok(), verified ? "" : qPrintable(verified.error().message));
+        checkFixture(*verified);
+
+        // One bit of a float in the last storage: the file still parses.
+        bytes[bytes.size() - 3] = static_cast<char>(bytes[bytes.size() - 3] ^ 0x04);
+        QVERIFY(writeFile(path, bytes));
+        QVERIFY(CheckpointReader::readStateDict(path).ok());
+        auto refused = CheckpointReader::readCardWeights(card);
+        QVERIFY(!refused.ok());
+        QCOMPARE(refused.error().category, ErrorCategory::Model);
+        QVERIFY2(refused.error().message.contains(QString::fromLatin1(card.weightsSha256)) &&
+                     refused.error().message.contains(QString::fromLatin1(WeightsFile::sha256(bytes))),
+                 qPrintable(refused.error().message));
+    }
+
+    void printableText()
+    {
+        const std::string torch = "PytorchStreamReader failed locating file data.pkl: file not found\n"
+                                  "Exception raised from valid at ../caffe2/serialize/inline_container.cc:157 (most recent call first):\n"
+                                  "frame #0: c10::Error::Error(...) + 0x8e";
+        QCOMPARE(PrintableText::summarise(QStringLiteral("LibTorch"), torch),
+                 QStringLiteral("LibTorch: PytorchStreamReader failed locating file data.pkl: file not found"));
+        const std::string check = "Expected !name.empty() to be true, but got false.  (Could this error message be improved?  "
+                                  "If so, please report an enhancement request to PyTorch.)";
+        QCOMPARE(PrintableText::summarise(QStringLiteral("LibTorch"), check),
+                 QStringLiteral("LibTorch: Expected !name.empty() to be true, but got false."));
+        QCOMPARE(PrintableText::fromBytes(std::string("a\x01" "b\xff")), QStringLiteral("a\\x01b\\xff"));
+        QCOMPARE(PrintableText::of(QStringLiteral("line one\r\nline two\x1b[0m \u202e")),
+                 QStringLiteral("line one line two\\x1b[0m \\u{202e}"));
+        QCOMPARE(PrintableText::of(QString(5000, QLatin1Char('x'))).size(), 1003);
+        QCOMPARE(PrintableText::of(QStringLiteral("a\nb\x07"), 100, PrintableText::LineBreaks::Keep), QStringLiteral("a\nb\\x07"));
+        QCOMPARE(PrintableText::of(QStringLiteral("Stra\u00dfe \U0001F600")), QStringLiteral("Stra\u00dfe \U0001F600"));
+    }
+
+    // The TorchScript path: LibTorch loads the very bytes that were hashed.
+    void torchScriptWeightsAreVerified()
+    {
+        const QString dir = m_dir.filePath(QStringLiteral("script"));
+        QVERIFY(QDir().mkpath(dir));
+        const QString path = dir + QStringLiteral("/model.pt");
+        torch::jit::Module module("TinySegmenter");
+        module.register_attribute("training", c10::BoolType::get(), false);
+        module.define("def forward(self, x):\n    return torch.cat([x, -x], 1)\n");
+        module.save(QFile::encodeName(path).toStdString());
+        QByteArray bytes = readAll(path);
+        QJsonObject json{{QStringLiteral("name"), QStringLiteral("tiny")},
+                         {QStringLiteral("architecture"), QStringLiteral("torchscript")},
+                         {QStringLiteral("file"), QStringLiteral("model.pt")},
+                         {QStringLiteral("num_classes"), 6},
+                         {QStringLiteral("weights_sha256"), QString::fromLatin1(WeightsFile::sha256(bytes))}};
+        auto card = ModelCard::fromJson(json, dir);
+        QVERIFY2(card.ok(), card ? "" : qPrintable(card.error().message));
+        auto loaded = NetworkLoader::load(*card);
+        QVERIFY2(loaded.ok(), loaded ? "" : qPrintable(loaded.error().message));
+        QCOMPARE(card->toJson()[QStringLiteral("weights_sha256")].toString(), json[QStringLiteral("weights_sha256")].toString());
+
+        // A byte of the object pickle (data.pkl, stored uncompressed; the code records are
+        // deflated).
+        const qsizetype at = bytes.indexOf("__torch__");
+        QVERIFY(at > 0);
+        bytes[at] = 'F';
+        QVERIFY(writeFile(path, bytes));
+        auto refused = NetworkLoader::load(*card);
+        QVERIFY(!refused.ok());
+        QCOMPARE(refused.error().category, ErrorCategory::Model);
+        QVERIFY2(refused.error().message.contains(json[QStringLiteral("weights_sha256")].toString()) &&
+                     refused.error().message.contains(QString::fromLatin1(WeightsFile::sha256(bytes))),
+                 qPrintable(refused.error().message));
+
+        // Without a hash in the card, the archive's own CRC-32s still catch the change.
+        json.remove(QStringLiteral("weights_sha256"));
+        auto unhashed = NetworkLoader::load(*ModelCard::fromJson(json, dir));
+        QVERIFY(!unhashed.ok());
+        QVERIFY2(unhashed.error().message.contains(QStringLiteral("CRC-32")), qPrintable(unhashed.error().message));
+
+        json[QStringLiteral("weights_sha256")] = QStringLiteral("not-a-hash");
+        auto bad = ModelCard::fromJson(json, dir);
+        QVERIFY(!bad.ok());
+        QVERIFY2(bad.error().message.contains(QStringLiteral("weights_sha256")), qPrintable(bad.error().message));
+    }
+
+    void foreignTextIsSummarised()
+    {
+        // A zip archive LibTorch's reader gives up on: its message, no backtrace, no
+        // "please report" boilerplate.
+        QByteArray bytes("PK\x03\x04");
+        bytes += QByteArray(100, 'x');
+        auto sd = CheckpointReader::readStateDict(bytes, QStringLiteral("junk.pth"));
+        QVERIFY(!sd.ok());
+        QVERIFY2(printable(sd.error().message), qPrintable(sd.error().message));
+        QVERIFY2(!sd.error().message.contains(QStringLiteral("Exception raised from")), qPrintable(sd.error().message));
+        QVERIFY2(sd.error().message.size() < 400, qPrintable(sd.error().message));
     }
 
     void realEspnetCheckpoint()

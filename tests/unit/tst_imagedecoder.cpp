@@ -142,6 +142,10 @@ private Q_SLOTS:
     void permissionDenied();
     void concurrentDecodesAgree();
     void timings();
+    void hostileFiles_data();
+    void hostileFiles();
+    void sharedHostileFiles_data();
+    void sharedHostileFiles();
 
 private:
     QString path(const QString &name) const { return m_dir.filePath(QStringLiteral("bad/") + name); }
@@ -633,6 +637,110 @@ void TestImageDecoder::timings()
         const double decodeMs = double(t.nsecsElapsed()) / 1e6 / N;
         qInfo("%s: cv::imdecode %.2f ms, JpegReader::check %.2f ms, ImageDecoder::decode %.2f ms",
               qPrintable(name), imdecodeMs, checkMs, decodeMs);
+    }
+}
+
+
+// The hostile-inputs issue, on small generated equivalents of ../shared/hostile: what
+// each gives strictly and with --accept-damaged. "decoded" rows must come back whole.
+namespace {
+struct HostileCase {
+    std::optional<ErrorCategory> strict;
+    std::optional<ErrorCategory> accepting;  // empty: decodes (marked damaged)
+    QString says;
+};
+} // namespace
+Q_DECLARE_METATYPE(HostileCase)
+
+void TestImageDecoder::hostileFiles_data()
+{
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<HostileCase>("expected");
+    const QByteArray small = BadInputs::syntheticJpeg(64, 48);
+    const QByteArray jpeg = BadInputs::syntheticJpeg();
+    QTest::newRow("header promises 10954 x 10954")
+        << BadInputs::resizedHeaderJpeg(small, 10954, 10954)
+        << HostileCase{ErrorCategory::Corrupt, ErrorCategory::Corrupt, QStringLiteral("most of the picture is missing")};
+    QTest::newRow("duplicated scan")
+        << BadInputs::duplicatedScanJpeg(jpeg)
+        << HostileCase{ErrorCategory::Corrupt, std::nullopt, QStringLiteral("Didn't expect more than one scan")};
+    QTest::newRow("unknown critical PNG chunk")
+        << BadInputs::unknownCriticalChunkPng(BadInputs::encode(BadInputs::decode(jpeg), ".png"))
+        << HostileCase{ErrorCategory::Unsupported, ErrorCategory::Unsupported, QStringLiteral("unknown critical chunk ABCD")};
+    QTest::newRow("65535 wide")
+        << BadInputs::resizedHeaderJpeg(small, 65535, 8)
+        << HostileCase{ErrorCategory::TooLarge, ErrorCategory::TooLarge, QStringLiteral("limit of 65500 pixels")};
+}
+
+void TestImageDecoder::hostileFiles()
+{
+    QFETCH(QByteArray, bytes);
+    QFETCH(HostileCase, expected);
+    QVERIFY(!bytes.isEmpty());
+    const auto strict = ImageDecoder::decode(bytes, QStringLiteral("hostile"), {});
+    QVERIFY(!strict.ok());
+    QCOMPARE(strict.error().category, *expected.strict);
+    QVERIFY2(strict.error().message.contains(expected.says), qPrintable(strict.error().message));
+
+    DecodeOptions accept;
+    accept.acceptDamaged = true;
+    QElapsedTimer timer;
+    timer.start();
+    const qint64 rssBefore = peakRssKb();
+    const auto r = ImageDecoder::decode(bytes, QStringLiteral("hostile"), accept);
+    qInfo("with --accept-damaged: %s in %lld ms, peak RSS grew by %lld MB", r.ok() ? "decoded" : qPrintable(r.error().toString()),
+          timer.elapsed(), (peakRssKb() - rssBefore) / 1024);
+    if (expected.accepting) {
+        QVERIFY(!r.ok());
+        QCOMPARE(r.error().category, *expected.accepting);
+        return;
+    }
+    QVERIFY2(r.ok(), qPrintable(describe(r)));
+    QVERIFY(r->damaged);
+    QVERIFY2(r->warning.contains(expected.says), qPrintable(r->warning));
+    QVERIFY(identical(r->bgr, BadInputs::decode(BadInputs::syntheticJpeg())));
+}
+
+void TestImageDecoder::sharedHostileFiles_data()
+{
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<HostileCase>("expected");
+    const QByteArray shared = qgetenv("SEGSCALE_SHARED_DIR");
+    const QDir dir(QString::fromLocal8Bit(shared) + QStringLiteral("/hostile"));
+    if (shared.isEmpty() || !dir.exists()) {
+        qInfo("SEGSCALE_SHARED_DIR/hostile is absent: only the generated equivalents are tested (hostileFiles)");
+        return;
+    }
+    auto row = [&](const char *name, HostileCase c) { QTest::newRow(name) << dir.filePath(QLatin1StringView(name)) << c; };
+    row("jpeg-header-10954x10954.jpg", {ErrorCategory::Corrupt, ErrorCategory::Corrupt, QStringLiteral("most of the picture is missing")});
+    row("jpeg-duplicated-scan.jpg", {ErrorCategory::Corrupt, std::nullopt, QStringLiteral("Didn't expect more than one scan")});
+    row("png-unknown-critical-chunk.png", {ErrorCategory::Unsupported, ErrorCategory::Unsupported, QStringLiteral("ABCD")});
+    row("jpeg-65535-wide.jpg", {ErrorCategory::TooLarge, ErrorCategory::TooLarge, QStringLiteral("65500")});
+}
+
+void TestImageDecoder::sharedHostileFiles()
+{
+    QFETCH(QString, file);
+    QFETCH(HostileCase, expected);
+    if (!QFileInfo::exists(file))
+        QSKIP(qPrintable(QStringLiteral("%1 is absent").arg(file)));
+    const auto strict = ImageDecoder::load(file, {});
+    QVERIFY(!strict.ok());
+    QCOMPARE(strict.error().category, *expected.strict);
+    QVERIFY2(strict.error().message.contains(expected.says), qPrintable(strict.error().message));
+    DecodeOptions accept;
+    accept.acceptDamaged = true;
+    QElapsedTimer timer;
+    timer.start();
+    const auto r = ImageDecoder::load(file, accept);
+    qInfo("%s with --accept-damaged: %s in %lld ms", qPrintable(QFileInfo(file).fileName()),
+          r.ok() ? "decoded" : qPrintable(r.error().toString()), timer.elapsed());
+    if (expected.accepting) {
+        QVERIFY(!r.ok());
+        QCOMPARE(r.error().category, *expected.accepting);
+    } else {
+        QVERIFY2(r.ok(), qPrintable(describe(r)));
+        QVERIFY(r->damaged);
     }
 }
 
