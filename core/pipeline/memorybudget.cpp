@@ -95,6 +95,12 @@ std::size_t MemoryBudget::highWater() const
     return m_highWater;
 }
 
+std::size_t MemoryBudget::waiting() const
+{
+    const std::lock_guard lock(m_mutex);
+    return static_cast<std::size_t>(m_nextTicket - m_serving);
+}
+
 std::uint64_t MemoryBudget::processMemoryLimit()
 {
     std::uint64_t limit = 0;

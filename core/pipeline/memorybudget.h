@@ -60,6 +60,8 @@ public:
 
     std::size_t reserved() const;
     std::size_t highWater() const;
+    // Requests not served yet: the images waiting for room.
+    std::size_t waiting() const;
 
     // Half of what this process may use: the smallest of the machine's memory, the
     // cgroup's limit (containers, Slurm) and the address-space and data limits

@@ -87,7 +87,8 @@ private Q_SLOTS:
             auto b = budget.reserve(50);  // 60 + 50 > 100: waits for a
             gotB = b.bytes() == 50;
         });
-        QTest::qWait(100);
+        QTRY_COMPARE(budget.waiting(), size_t(1));
+        QTest::qWait(50);
         QVERIFY(!gotB);
         a.reset();
         waiter.join();
@@ -105,20 +106,21 @@ private Q_SLOTS:
         std::vector<int> order;
         std::mutex orderMutex;
         std::thread large([&] {
-            auto r = budget.reserve(90);
+            auto r = budget.reserve(95);  // 95 + 10 > 100: the 10 cannot slip in beside it
             {
                 const std::lock_guard lock(orderMutex);
-                order.push_back(90);
+                order.push_back(95);
             }
             r.reset();
         });
-        QTest::qWait(50);
+        QTRY_COMPARE(budget.waiting(), size_t(1));  // the 95 has asked
         std::thread small([&] {
-            auto r = budget.reserve(10);  // would fit now, but the 90 asked first
+            auto r = budget.reserve(10);  // would fit now, but the 95 asked first
             const std::lock_guard lock(orderMutex);
             order.push_back(10);
         });
-        QTest::qWait(100);
+        QTRY_COMPARE(budget.waiting(), size_t(2));  // the 10 has asked too, and waits
+        QTest::qWait(50);
         {
             const std::lock_guard lock(orderMutex);
             QVERIFY(order.empty());
@@ -126,7 +128,7 @@ private Q_SLOTS:
         held.reset();
         large.join();
         small.join();
-        QCOMPARE(order, (std::vector<int>{90, 10}));
+        QCOMPARE(order, (std::vector<int>{95, 10}));
     }
 
     void abortWakesWaiters()
@@ -138,7 +140,7 @@ private Q_SLOTS:
             auto r = budget.reserve(5);
             returned = r.bytes() == 0;
         });
-        QTest::qWait(50);
+        QTRY_COMPARE(budget.waiting(), size_t(1));
         budget.abort();
         waiter.join();
         QVERIFY(returned);
