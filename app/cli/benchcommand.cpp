@@ -9,6 +9,9 @@
 #include "model/modelregistry.h"
 #include "model/network.h"
 #include "pipeline/benchmark.h"
+#include "pipeline/combinebenchmark.h"
+#include "pipeline/engine.h"
+#include "pipeline/memorybudget.h"
 #include "pipeline/imagedecoder.h"
 #include "pipeline/inputcollector.h"
 
@@ -68,6 +71,21 @@ Result<std::vector<int>> parseCounts(const QString &text)
     if (counts.size() < 2)
         return Error{ErrorCategory::Usage, QStringLiteral("--rss-images needs two or more counts, e.g. 100,1000")};
     return counts;
+}
+
+Result<std::vector<double>> parseMegapixels(const QString &text)
+{
+    std::vector<double> sizes;
+    for (const QString &part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        bool ok = false;
+        const double mp = part.trimmed().toDouble(&ok);
+        if (!ok || !(mp > 0 && mp <= 120))
+            return Error{ErrorCategory::Usage, QStringLiteral("--rss-megapixels: \"%1\" is not a size in megapixels in (0, 120]").arg(part)};
+        sizes.push_back(mp);
+    }
+    if (sizes.empty())
+        return Error{ErrorCategory::Usage, QStringLiteral("--rss-megapixels needs sizes, e.g. 2,12,32")};
+    return sizes;
 }
 
 // --inputs, or the shared 640x640 street crops, or synthetic pictures; cycled up to count.
@@ -141,6 +159,102 @@ QString renderTable(const QStringList &header, const QList<QStringList> &rows)
     return text;
 }
 
+// --rss-megapixels: peak RSS and the combine's cost against the picture's size, instead
+// of the scale-set tables. One network, no baseline (a second model would be counted).
+int runSizeSweep(const std::vector<double> &sizes, int images, const Model::ModelCard &card, const Pipeline::SegmentOptions &options,
+                 const QString &jsonPath)
+{
+    QTextStream err(stderr);
+    QTextStream out(stdout);
+    auto network = loadNetwork(card, options);
+    if (!network)
+        return fail(ExitUsage, network.error().message);
+    Pipeline::Benchmark bench(*network, options);
+    bench.onProgress = [&](const QString &m) { err << "  " << m << '\n' << Qt::flush; };
+    const std::size_t budget = Pipeline::Engine::memoryBudget(options);
+    const int threads = options.threads > 0 ? options.threads : QThread::idealThreadCount();
+    const QString loadAtStart = loadAverage();
+    out << "model: " << (*network)->describe() << ((*network)->untrained() ? QStringLiteral(" (UNTRAINED: random weights)") : QString())
+        << ", " << card.numClasses << " classes\n";
+    out << "settings: scales " << scalesText(options.scales) << ", base size " << options.baseSize << ", crop " << options.crop
+        << ", flip " << (options.flip ? "on" : "off") << ", threads " << threads << ", " << (options.tensorCombine() ? "tensor" : "host")
+        << " combine, memory budget " << QString::number(static_cast<double>(budget) / (1 << 30), 'f', 1) << " GiB, " << images
+        << " synthetic image(s) per size, pipelined\n";
+    out << "machine: " << QThread::idealThreadCount() << " cores, load average " << loadAtStart << " at start\n" << Qt::flush;
+    err << "warming up the network\n" << Qt::flush;
+    bench.warmUp();
+
+    QList<QStringList> rows;
+    QJsonArray runs, combines;
+    for (double mp : sizes) {
+        const auto [w, h] = Pipeline::Benchmark::sizeForMegapixels(mp);
+        err << "picture " << w << "x" << h << '\n' << Qt::flush;
+        auto r = bench.measureRssAtSize(w, h, images);
+        if (!r)
+            return fail(ExitFailure, r.error().message);
+        rows << QStringList{QStringLiteral("%1x%2").arg(w).arg(h), QString::number(r->megapixels(), 'f', 1),
+                            QString::number(static_cast<double>(r->startRssKiB) / 1024, 'f', 0),
+                            QString::number(static_cast<double>(r->peakRssKiB) / 1024, 'f', 0),
+                            QString::number(static_cast<double>(r->stats.memoryReservedHighWater) / (1 << 20), 'f', 0),
+                            QString::number(r->stats.wallSeconds, 'f', 1)};
+        runs.append(r->toJson());
+    }
+    out << '\n'
+        << renderTable({QStringLiteral("picture"), QStringLiteral("MP"), QStringLiteral("RSS before MiB"), QStringLiteral("peak RSS MiB"),
+                        QStringLiteral("reserved MiB"), QStringLiteral("wall s")},
+                       rows);
+    out << "(peak RSS: the run's own high-water mark" << (runs.isEmpty() || runs.first().toObject().value(QStringLiteral("peak_rss_per_run")).toBool() ? "" : ", process-wide (no per-run reset)")
+        << ";\n reserved: the most of the memory budget the images in flight held at once, Engine::bytesInFlight)\n"
+        << Qt::flush;
+
+    // The combine alone, before (whole-image maps) and after (bands), where the whole-image
+    // maps fit in a quarter of what the process may use.
+    const std::uint64_t limit = Pipeline::MemoryBudget::processMemoryLimit();
+    const std::size_t fullMapLimit = static_cast<std::size_t>(std::min<std::uint64_t>(limit / 4, std::uint64_t{4} << 30));
+    QList<QStringList> crows;
+    for (double mp : sizes) {
+        const auto [w, h] = Pipeline::Benchmark::sizeForMegapixels(mp);
+        err << "combine alone " << w << "x" << h << '\n' << Qt::flush;
+        const Pipeline::CombineTiming t = Pipeline::CombineBenchmark::measure(w, h, card.numClasses, options, fullMapLimit);
+        const auto before = t.fullMapPerMegapixel();
+        crows << QStringList{QStringLiteral("%1x%2").arg(w).arg(h), QString::number(t.megapixels(), 'f', 1),
+                             QString::number(t.bandedPerMegapixel(), 'f', 3),
+                             before ? QString::number(*before, 'f', 3)
+                                    : QStringLiteral("skipped (needs %1 GiB)").arg(static_cast<double>(t.fullMapBytes) / (1 << 30), 0, 'f', 1),
+                             before ? QStringLiteral("%1x").arg(*before / t.bandedPerMegapixel(), 0, 'f', 2) : QStringLiteral("-"),
+                             before ? (t.identical ? QStringLiteral("identical") : QStringLiteral("DIFFER")) : QStringLiteral("-")};
+        combines.append(t.toJson());
+        if (before && !t.identical)
+            return fail(ExitFailure, QStringLiteral("%1x%2: the banded combine labelled differently from the whole-image maps").arg(w).arg(h));
+    }
+    out << "\ncombine alone (division, resize, sum, argmax; one thread's CPU seconds per megapixel), " << card.numClasses
+        << " classes, scales " << scalesText(options.scales) << ":\n"
+        << renderTable({QStringLiteral("picture"), QStringLiteral("MP"), QStringLiteral("bands s/MP"), QStringLiteral("whole-image maps s/MP"),
+                        QStringLiteral("speed-up"), QStringLiteral("labels")},
+                       crows);
+    const QString loadAtEnd = loadAverage();
+    out << "load average at end: " << loadAtEnd << " (timings are for this machine and load; memory is not)\n" << Qt::flush;
+
+    if (!jsonPath.isEmpty()) {
+        const QJsonObject json{{QStringLiteral("model"), QJsonObject{{QStringLiteral("name"), card.name},
+                                                                     {QStringLiteral("describe"), (*network)->describe()},
+                                                                     {QStringLiteral("classes"), card.numClasses},
+                                                                     {QStringLiteral("untrained"), (*network)->untrained()}}},
+                               {QStringLiteral("scales"), scalesText(options.scales)},
+                               {QStringLiteral("threads"), threads},
+                               {QStringLiteral("memory_budget_bytes"), static_cast<qint64>(budget)},
+                               {QStringLiteral("machine"), QJsonObject{{QStringLiteral("cores"), QThread::idealThreadCount()},
+                                                                       {QStringLiteral("load_average_at_start"), loadAtStart},
+                                                                       {QStringLiteral("load_average_at_end"), loadAtEnd}}},
+                               {QStringLiteral("rss_by_size"), runs},
+                               {QStringLiteral("combine_alone"), combines}};
+        QSaveFile f(jsonPath);
+        if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(json).toJson()) < 0 || !f.commit())
+            return fail(ExitFailure, QStringLiteral("cannot write --json file %1").arg(f.fileName()));
+    }
+    return ExitOk;
+}
+
 int runBench(const QStringList &args)
 {
     QCommandLineParser parser;
@@ -164,6 +278,10 @@ int runBench(const QStringList &args)
         {QStringLiteral("json"), QStringLiteral("Write all numbers to FILE as JSON."), QStringLiteral("FILE")},
         {QStringLiteral("rss-images"), QStringLiteral("Also stream max(COUNTS) images at scale 1 (pipelined) and report the resident memory as "
                                                       "image COUNTS[i] is reported, e.g. 100,1000 (off by default: it takes a while)."), QStringLiteral("COUNTS")},
+        {QStringLiteral("rss-megapixels"), QStringLiteral("Instead of the tables: segment synthetic pictures of these sizes (4:3, 2:1 from 20 MP), "
+                                                          "e.g. 2,12,32, on --scales (default the card's), --images per size (default 1), "
+                                                          "and report the peak RSS against the size and the combine's seconds per megapixel, "
+                                                          "banded and with whole-image maps."), QStringLiteral("MP")},
         {QStringLiteral("baseline-graph"), QStringLiteral("Graph of the sequential baseline: original (default; the reference loop as written) or "
                                                           "optimized (isolates what the schedule alone gains; labels then identical in fp32)."),
          QStringLiteral("g")},
@@ -205,6 +323,20 @@ int runBench(const QStringList &args)
                                                                                   : defaultScaleSets);
     if (!scaleSets)
         return fail(ExitUsage, scaleSets.error().message);
+    if (parser.isSet(QStringLiteral("rss-megapixels"))) {
+        if (parser.isSet(QStringLiteral("scale-sets")) || parser.isSet(QStringLiteral("rss-images")))
+            return fail(ExitUsage, QStringLiteral("--rss-megapixels runs alone: use --scales, not --scale-sets or --rss-images"));
+        auto sizes = parseMegapixels(parser.value(QStringLiteral("rss-megapixels")));
+        if (!sizes)
+            return fail(ExitUsage, sizes.error().message);
+        auto card = Model::ModelCard::load(Model::ModelRegistry::resolveModelPath(parser.value(QStringLiteral("model"))));
+        if (!card)
+            return fail(ExitUsage, card.error().message);
+        auto options = readInferenceOptions(parser, *card);
+        if (!options)
+            return fail(ExitUsage, options.error().message);
+        return runSizeSweep(*sizes, parser.isSet(QStringLiteral("images")) ? imageCount : 1, *card, *options, parser.value(QStringLiteral("json")));
+    }
     std::vector<int> rssCounts;
     if (parser.isSet(QStringLiteral("rss-images"))) {
         auto counts = parseCounts(parser.value(QStringLiteral("rss-images")));

@@ -22,8 +22,11 @@ void addInferenceOptions(QCommandLineParser &parser)
                                                  "(the model as the reference code runs it; the sequential default)."), QStringLiteral("g")},
         {QStringLiteral("combine"), QStringLiteral("Where each image's combine (accumulate, resize, average, argmax) runs: host (OpenCV; the "
                                                    "CPU default) or tensor (LibTorch on the network's device; the CUDA default)."), QStringLiteral("c")},
-        {QStringLiteral("images-in-flight"), QStringLiteral("Images between pre-processing and combine in pipelined mode (default 2 on CPU, "
-                                                            "8 on CUDA); each holds its probability maps."), QStringLiteral("N")},
+        {QStringLiteral("images-in-flight"), QStringLiteral("At most this many images between pre-processing and report in pipelined mode "
+                                                            "(default 2 on CPU, 8 on CUDA); --memory-budget bounds their bytes."), QStringLiteral("N")},
+        {QStringLiteral("memory-budget"), QStringLiteral("Bytes the images in flight may hold together, e.g. 6G or 1500M (default: half of the "
+                                                         "machine's memory, cgroup or ulimit, whichever is least). A large image waits for room; "
+                                                         "one that needs more than the whole budget fails alone as too-large."), QStringLiteral("size")},
         {QStringLiteral("threads"), QStringLiteral("LibTorch intra-op threads (default: all cores)."), QStringLiteral("N")},
         {QStringLiteral("mode"), QStringLiteral("pipelined (default) or sequential (the reference one-window loop)."), QStringLiteral("mode")},
         {QStringLiteral("accept-damaged"), QStringLiteral("Segment truncated/garbled images the decoder can partly read instead of failing them as corrupt.")},
@@ -96,6 +99,12 @@ Result<Pipeline::SegmentOptions> readInferenceOptions(const QCommandLineParser &
     }
     if (auto r = readChoice(parser, QStringLiteral("combine"), {{"host", Pipeline::CombineMode::Host}, {"tensor", Pipeline::CombineMode::Tensor}}, o.combine); !r)
         return r.error();
+    if (parser.isSet(QStringLiteral("memory-budget"))) {
+        auto bytes = parseByteSize(parser.value(QStringLiteral("memory-budget")));
+        if (!bytes)
+            return Error{ErrorCategory::Usage, QStringLiteral("--memory-budget: %1").arg(bytes.error().message)};
+        o.memoryBudget = *bytes;
+    }
     o.acceptDamaged = parser.isSet(QStringLiteral("accept-damaged"));
     if (parser.isSet(QStringLiteral("max-pixels"))) {
         bool ok = false;
@@ -104,6 +113,28 @@ Result<Pipeline::SegmentOptions> readInferenceOptions(const QCommandLineParser &
             return Error{ErrorCategory::Usage, QStringLiteral("--max-pixels must be a positive integer")};
     }
     return o;
+}
+
+Result<qint64> parseByteSize(const QString &text)
+{
+    static const std::pair<const char *, qint64> units[] = {{"K", 1LL << 10}, {"M", 1LL << 20}, {"G", 1LL << 30}, {"T", 1LL << 40}};
+    QString number = text.trimmed().toUpper();
+    if (number.endsWith(QLatin1StringView("IB")))
+        number.chop(2);
+    else if (number.endsWith(QLatin1Char('B')))
+        number.chop(1);
+    qint64 unit = 1;
+    for (const auto &[suffix, bytes] : units)
+        if (number.endsWith(QLatin1StringView(suffix))) {
+            number.chop(1);
+            unit = bytes;
+            break;
+        }
+    bool ok = false;
+    const double value = number.toDouble(&ok);
+    if (!ok || !(value > 0) || value * static_cast<double>(unit) > 9.0e18)
+        return Error{ErrorCategory::Usage, QStringLiteral("\"%1\" is not a size in bytes such as 4G, 1500M or 2000000000").arg(text)};
+    return static_cast<qint64>(value * static_cast<double>(unit));
 }
 
 Result<Pipeline::Precision> parsePrecision(const QString &text)

@@ -21,6 +21,8 @@ void addInferenceOptions(QCommandLineParser &parser);
 // Starts from the card's defaults and applies what the user gave.
 Result<Pipeline::SegmentOptions> readInferenceOptions(const QCommandLineParser &parser, const Model::ModelCard &card);
 Result<QList<double>> parseScales(const QString &text);
+// "6G", "1500M", "512MiB", "2000000000": bytes (K, M, G, T are powers of 1024).
+Result<qint64> parseByteSize(const QString &text);
 Result<Pipeline::Precision> parsePrecision(const QString &text);
 QString precisionName(Pipeline::Precision p);
 inline QString graphName(bool optimized) { return optimized ? QStringLiteral("optimized") : QStringLiteral("original"); }

@@ -378,6 +378,65 @@ Result<RssResult> Benchmark::measureRss(std::vector<int> checkpoints)
     return r;
 }
 
+double SizeRssResult::combineBusySecondsPerMegapixel() const
+{
+    const auto it = stats.stageBusySeconds.find(QStringLiteral("combine"));
+    const double seconds = it == stats.stageBusySeconds.end() ? 0.0 : it->second;
+    return images > 0 && width > 0 && height > 0 ? seconds / (megapixels() * images) : 0.0;
+}
+
+QJsonObject SizeRssResult::toJson() const
+{
+    return QJsonObject{{QStringLiteral("width"), width},
+                       {QStringLiteral("height"), height},
+                       {QStringLiteral("megapixels"), megapixels()},
+                       {QStringLiteral("images"), images},
+                       {QStringLiteral("start_rss_kib"), static_cast<qint64>(startRssKiB)},
+                       {QStringLiteral("peak_rss_kib"), static_cast<qint64>(peakRssKiB)},
+                       {QStringLiteral("peak_rss_per_run"), peakRssPerRun},
+                       {QStringLiteral("combine_busy_seconds_per_megapixel"), combineBusySecondsPerMegapixel()},
+                       {QStringLiteral("stats"), stats.toJson()}};
+}
+
+std::pair<int, int> Benchmark::sizeForMegapixels(double megapixels)
+{
+    const double pixels = megapixels * 1e6;
+    const double aspect = megapixels >= 20 ? 2.0 : 4.0 / 3.0;
+    const int height = std::max(1, static_cast<int>(std::lround(std::sqrt(pixels / aspect))));
+    const int width = std::max(1, static_cast<int>(std::lround(pixels / height)));
+    return {width, height};
+}
+
+Result<SizeRssResult> Benchmark::measureRssAtSize(int width, int height, int images)
+{
+    SizeRssResult r;
+    r.width = width;
+    r.height = height;
+    r.images = std::max(1, images);
+    // Made before the measurement: the picture and its PNG are the bench's, not the run's.
+    const std::vector<BenchImage> pictures = syntheticImages(1, width, height);
+    SegmentOptions o = m_options;
+    o.mode = EngineMode::Pipelined;
+    Engine engine(m_network, o, nullptr);
+    MemorySource source(pictures, r.images);
+    CountingSink sink;
+    sink.onDone = [&](int done) {
+        progress(QStringLiteral("%1x%2: image %3/%4 done, RSS now %5 MiB")
+                     .arg(width)
+                     .arg(height)
+                     .arg(done)
+                     .arg(r.images)
+                     .arg(static_cast<double>(RunStats::currentRssKiB()) / 1024, 0, 'f', 0));
+    };
+    r.startRssKiB = RunStats::currentRssKiB();
+    r.peakRssPerRun = resetPeakRss();
+    r.stats = engine.run(source, sink);
+    r.peakRssKiB = peakRssKiB();
+    if (sink.failed)
+        return Error{sink.firstError.category, QStringLiteral("%1x%2: %3 image(s) failed, first: %4").arg(width).arg(height).arg(sink.failed).arg(sink.firstError.message)};
+    return r;
+}
+
 std::vector<BenchImage> Benchmark::syntheticImages(int count, int width, int height)
 {
     std::vector<BenchImage> images;

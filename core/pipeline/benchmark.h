@@ -24,6 +24,7 @@
 
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace SegScale::Pipeline {
@@ -73,6 +74,22 @@ struct RssResult {
     QJsonObject toJson() const;
 };
 
+// Peak resident memory of a pipelined run over pictures of one size (`segscale bench
+// --rss-megapixels`): with the banded combine it should not grow with the picture.
+struct SizeRssResult {
+    int width = 0, height = 0, images = 0;
+    long startRssKiB = 0;   // before the run: the model, the libraries
+    long peakRssKiB = 0;    // during the run
+    bool peakRssPerRun = true;
+    RunStats stats;
+    double megapixels() const { return static_cast<double>(width) * height / 1e6; }
+    // The combine stage's busy seconds per megapixel: wall time of niced threads that run
+    // in the network's gaps, so on a loaded machine far more than the CPU time
+    // (CombineBenchmark measures that).
+    double combineBusySecondsPerMegapixel() const;
+    QJsonObject toJson() const;
+};
+
 class Benchmark {
 public:
     // options: everything but the scales, which each measurement names. network runs
@@ -92,6 +109,13 @@ public:
     Result<ScaleSetResult> measure(const QList<double> &scales, int repeats = 1);
     // A pipelined stream of max(checkpoints) images cycling over the inputs at scale 1.
     Result<RssResult> measureRss(std::vector<int> checkpoints);
+
+    // A pipelined run over `images` synthetic pictures of width x height, on the options'
+    // scales; the peak RSS is the run's own (VmHWM reset before it).
+    Result<SizeRssResult> measureRssAtSize(int width, int height, int images);
+    // The picture size --rss-megapixels uses: 4:3 photos below 20 MP, 2:1 panoramas from
+    // 20 MP (an 8K x 4K panorama is 32 MP).
+    static std::pair<int, int> sizeForMegapixels(double megapixels);
 
     // Deterministic street-like pictures (sky, facades, road, a few boxes), PNG-encoded:
     // the fallback when no photos are at hand.

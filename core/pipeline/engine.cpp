@@ -4,10 +4,12 @@
 #include "pipeline/combiner.h"
 #include "pipeline/imagecombiner.h"
 #include "pipeline/imagedecoder.h"
+#include "pipeline/memorybudget.h"
 #include "pipeline/outputwriter.h"
 #include "pipeline/preprocessor.h"
 #include "pipeline/tiling.h"
 #include "pipeline/windowinference.h"
+#include "procedure/devicecombiner.h"
 
 #include <torch/torch.h>
 
@@ -85,7 +87,13 @@ struct Decoded {
     ImageTask task;
     Result<DecodedImage> image = Error{ErrorCategory::Internal, QString()};
     StageTimes times;
+    MemoryBudget::Reservation memory;  // what the image holds until it is reported
 };
+
+double mebibytes(std::size_t bytes)
+{
+    return static_cast<double>(bytes) / (1 << 20);
+}
 
 } // namespace
 
@@ -94,7 +102,7 @@ struct Decoded {
 struct Engine::Impl {
     static Decoded fetchAndDecode(const ImageTask &task, const SegmentOptions &o)
     {
-        Decoded d{task, Error{ErrorCategory::Internal, QString()}, {}};
+        Decoded d{task, Error{ErrorCategory::Internal, QString()}, {}, {}};
         QElapsedTimer t;
         t.start();
         Result<QByteArray> bytes = task.fetch ? guarded(task.name, task.fetch)
@@ -108,6 +116,25 @@ struct Engine::Impl {
         d.image = guarded(task.name, [&] { return ImageDecoder::decode(bytes.value(), task.name, decodeOptionsOf(o)); });
         d.times.decode = secondsSince(t);
         return d;
+    }
+
+    // An image that cannot fit in the memory budget even alone fails alone, with the
+    // numbers; otherwise nothing.
+    static std::optional<Error> tooLarge(const ImageTask &task, const cv::Mat &bgr, int numClasses, const SegmentOptions &o,
+                                         std::size_t budget)
+    {
+        const std::size_t needed = bytesInFlight(bgr.cols, bgr.rows, numClasses, o);
+        if (needed <= budget)
+            return std::nullopt;
+        return Error{ErrorCategory::TooLarge,
+                     QStringLiteral("%1: %2x%3 pixels with %4 classes need about %5 MiB in flight, more than the memory "
+                                    "budget of %6 MiB (--memory-budget)")
+                         .arg(task.name)
+                         .arg(bgr.cols)
+                         .arg(bgr.rows)
+                         .arg(numClasses)
+                         .arg(mebibytes(needed), 0, 'f', 0)
+                         .arg(mebibytes(budget), 0, 'f', 0)};
     }
 
     static at::Tensor windowTensor(const cv::Mat &padded, const Window &w, const SegmentOptions &o, const Model::InputSpec &in)
@@ -136,6 +163,30 @@ Engine::Engine(std::shared_ptr<const Model::Network> network, SegmentOptions opt
 }
 
 Engine::~Engine() = default;
+
+std::size_t Engine::memoryBudget(const SegmentOptions &o)
+{
+    return o.memoryBudget > 0 ? static_cast<std::size_t>(o.memoryBudget) : MemoryBudget::machineDefault();
+}
+
+std::size_t Engine::bytesInFlight(int width, int height, int numClasses, const SegmentOptions &o)
+{
+    const ImagePlan plan = Tiling::plan(width, height, tilingOf(o));
+    const auto pixels = static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
+    // The decoded picture, its copy in the network's colour order, the float32 image the
+    // pyramid is made from, and the overlay when one is written; the label map is the
+    // combine's.
+    std::size_t bytes = pixels * (3 + 3 + 3 * sizeof(float) + (o.overlays ? 3 : 0));
+    // Every window of the image, normalised, made at once by the pre-processing.
+    bytes += static_cast<std::size_t>(plan.windowCount()) * 3 * static_cast<std::size_t>(o.crop) *
+             static_cast<std::size_t>(o.crop) * sizeof(float);
+    // The host combine's bands run on OpenCV's threads: one in a pipelined CPU run (see
+    // OpenCvThreads), all of them otherwise.
+    const bool oneThread = o.mode == EngineMode::Pipelined && !o.onCuda();
+    bytes += o.tensorCombine() ? Procedure::DeviceCombiner::estimateBytes(plan, numClasses)
+                               : ImageCombiner::estimateBytes(plan, numClasses, oneThread ? 1 : std::max(1, cv::getNumThreads()));
+    return bytes;
+}
 
 void Engine::abort()
 {
@@ -192,6 +243,11 @@ RunStats Engine::runSequential(ImageSource &source, ResultSink &sink)
         busyDecode += d.times.decode;
         if (!d.image) {
             sink.imageFailed(*task, d.image.error());
+            ++stats.imagesFailed;
+            continue;
+        }
+        if (auto error = Impl::tooLarge(*task, d.image->bgr, card.numClasses, m_options, memoryBudget(m_options))) {
+            sink.imageFailed(*task, *error);
             ++stats.imagesFailed;
             continue;
         }
@@ -287,6 +343,7 @@ struct ImageJob {
     cv::Mat bgr;
     bool damaged = false;
     bool holdsSlot = false;  // owns one of the in-flight slots; report gives it back
+    MemoryBudget::Reservation memory;  // its bytes of the memory budget; report gives them back
     std::unique_ptr<Combiner> combiner;
     int windowsLeft = 0;              // touched by the combine thread only
     bool abandoned = false;           // failed in the combine thread; its other windows are skipped
@@ -385,6 +442,8 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
     const OpenCvThreads openCvThreads(cpu);
     const int fetchThreads = std::max(1, std::min(o.fetchAhead, 8));
 
+    // Declared before the queues, so that reservations still in them go back to it.
+    MemoryBudget budget(memoryBudget(o));
     BoundedQueue<Decoded> decoded(static_cast<size_t>(std::max(1, o.fetchAhead)));
     BoundedQueue<WindowItem> windows(static_cast<size_t>(2 * batch));
     BoundedQueue<ProbItem> probs(static_cast<size_t>(2 * batch));
@@ -407,6 +466,7 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
             probs.abort();
             finished.abort();
             inFlight.release(1000);
+            budget.abort();
         };
         if (m_abort)
             m_abortHook();
@@ -431,6 +491,17 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
                 Decoded d = Impl::fetchAndDecode(*task, o);
                 busy.add(QStringLiteral("fetch"), d.times.fetch);
                 busy.add(QStringLiteral("decode"), d.times.decode);
+                // The image reserves all it will hold before it goes further: it waits here
+                // (its decoded pixels only) until the images ahead of it leave room.
+                if (d.image) {
+                    if (auto error = Impl::tooLarge(d.task, d.image->bgr, card.numClasses, o, budget.capacity())) {
+                        d.image = *error;
+                    } else {
+                        d.memory = budget.reserve(bytesInFlight(d.image->bgr.cols, d.image->bgr.rows, card.numClasses, o));
+                        if (!d.memory.bytes())
+                            break;  // aborted
+                    }
+                }
                 // After cancel(), an image not yet pre-processed is dropped, not finished:
                 // "in flight" means already on its way through the network.
                 if (m_cancel || !decoded.push(std::move(d)))
@@ -463,6 +534,7 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
             t.start();
             auto job = std::make_shared<ImageJob>();
             job->holdsSlot = true;
+            job->memory = std::move(d->memory);
             job->task = d->task;
             job->times = d->times;
             job->damaged = d->image->damaged;
@@ -653,6 +725,8 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
             f->job->holdsSlot = false;
             inFlight.release();
         }
+        if (f->job)
+            f->job->memory.reset();
         if (f->error) {
             sink.imageFailed(task, *f->error);
             ++failedCount;
@@ -695,6 +769,8 @@ RunStats Engine::runPipelined(ImageSource &source, ResultSink &sink)
     stats.windows = windowCount;
     stats.stageBusySeconds = busy.take();
     stats.perScale = std::move(perScale);
+    stats.memoryBudgetBytes = budget.capacity();
+    stats.memoryReservedHighWater = budget.highWater();
     stats.queues = {{QStringLiteral("decoded"), {decoded.capacity(), decoded.highWater()}},
                     {QStringLiteral("windows"), {windows.capacity(), windows.highWater()}},
                     {QStringLiteral("probabilities"), {probs.capacity(), probs.highWater()}},

@@ -9,6 +9,11 @@
 // -> infer (batches of windows, filled across images) -> combine (a thread pool) ->
 // report. Same numbers, different schedule: the labels are identical.
 //
+// Memory: once decoded, an image reserves what it will hold until it is reported
+// (bytesInFlight()) against a MemoryBudget of SegmentOptions::memoryBudget bytes, so large
+// images wait for room instead of piling up; one that could never fit fails alone as
+// too-large. --images-in-flight caps their number besides.
+//
 // run() blocks until the source is exhausted, or cancel() (finish the images in flight,
 // take no new ones) or abort() (drop the images in flight; nothing half-written, since
 // outputs are written atomically and only reported images count). Both are thread-safe
@@ -22,6 +27,7 @@
 #include <opencv2/core/mat.hpp>
 
 #include <atomic>
+#include <cstddef>
 #include <functional>
 #include <mutex>
 #include <memory>
@@ -41,6 +47,14 @@ public:
     void cancel() { m_cancel = true; }
     void abort();
     bool cancelled() const { return m_cancel; }
+
+    // The memory budget a run gets: SegmentOptions::memoryBudget, or the machine's
+    // default (MemoryBudget::machineDefault()).
+    static std::size_t memoryBudget(const SegmentOptions &options);
+    // Bytes one image of that size holds at most between decode and report (pipelined):
+    // its pixels in their forms, its windows and its combine. What it reserves of the
+    // budget; an image needing more than the whole budget fails alone as too-large.
+    static std::size_t bytesInFlight(int width, int height, int numClasses, const SegmentOptions &options);
 
     // One image through the reference procedure, synchronously (tests, the GUI preview).
     Result<Segmentation> segmentImage(const cv::Mat &bgr) const;

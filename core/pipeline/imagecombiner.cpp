@@ -1,8 +1,11 @@
 #include "pipeline/imagecombiner.h"
 
+#include "pipeline/bandcombine.h"
+
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <cassert>
 #include <stdexcept>
 
@@ -15,15 +18,19 @@ ImageCombiner::ImageCombiner(ImagePlan plan, int numClasses)
     m_accumulators.resize(levels);
     m_counts.resize(levels);
     m_nextWindow.assign(levels, 0);
-    m_resized.resize(levels);
+    m_levels.resize(levels);
 }
 
-size_t ImageCombiner::estimateBytes(const ImagePlan &plan, int numClasses)
+size_t ImageCombiner::estimateBytes(const ImagePlan &plan, int numClasses, int workers)
 {
-    size_t bytes = static_cast<size_t>(plan.width) * plan.height * numClasses * sizeof(float);
+    const auto classes = static_cast<size_t>(numClasses);
+    // The label map, 16-bit at most.
+    size_t bytes = static_cast<size_t>(plan.width) * static_cast<size_t>(plan.height) * 2;
+    // Every level's accumulator (which becomes its divided map) and count.
     for (const auto &s : plan.scales)
-        bytes += static_cast<size_t>(s.paddedWidth) * s.paddedHeight * numClasses * sizeof(float);
-    return bytes;
+        bytes += static_cast<size_t>(s.paddedWidth) * static_cast<size_t>(s.paddedHeight) * (classes + 1) * sizeof(float);
+    return bytes + static_cast<size_t>(std::max(1, workers)) *
+                       BandCombine::scratchBytes(static_cast<int>(plan.scales.size()), plan.width, numClasses);
 }
 
 void ImageCombiner::addWindow(int level, int window, const float *probs)
@@ -61,36 +68,46 @@ void ImageCombiner::finishLevel(int level)
         throw std::logic_error("ImageCombiner: level finished before all its windows arrived");
     cv::Mat &acc = m_accumulators[static_cast<size_t>(level)];
     const cv::Mat &count = m_counts[static_cast<size_t>(level)];
-    // Only the un-padded region survives, so only it is divided.
-    cv::Mat region(s.scaledHeight, s.scaledWidth, CV_32FC(m_classes));
+    // Only the un-padded region survives, so only it is divided — in place: the level's
+    // map is a view into its accumulator, and no second copy is made.
+    cv::Mat region = acc(cv::Rect(s.padLeft, s.padTop, s.scaledWidth, s.scaledHeight));
     for (int y = 0; y < s.scaledHeight; ++y) {
-        const float *src = acc.ptr<float>(y + s.padTop) + static_cast<size_t>(s.padLeft) * m_classes;
         const float *cnt = count.ptr<float>(y + s.padTop) + s.padLeft;
-        float *dst = region.ptr<float>(y);
+        float *p = region.ptr<float>(y);
         for (int x = 0; x < s.scaledWidth; ++x) {
             const float c = cnt[x];
             for (int k = 0; k < m_classes; ++k)
-                dst[static_cast<size_t>(x) * m_classes + k] = src[static_cast<size_t>(x) * m_classes + k] / c;
+                p[static_cast<size_t>(x) * m_classes + k] /= c;
         }
     }
-    acc.release();
+    m_levels[static_cast<size_t>(level)] = region;
+    acc.release();  // the view keeps the memory
     m_counts[static_cast<size_t>(level)].release();
-    cv::Mat resized;
-    cv::resize(region, resized, cv::Size(m_plan.width, m_plan.height), 0, 0, cv::INTER_LINEAR);
-    m_resized[static_cast<size_t>(level)] = resized;
 }
 
 Segmentation ImageCombiner::finish()
 {
-    cv::Mat total;
-    for (size_t i = 0; i < m_resized.size(); ++i) {
-        if (m_resized[i].empty())
+    for (size_t i = 0; i < m_levels.size(); ++i)
+        if (m_levels[i].empty())
             finishLevel(static_cast<int>(i));
+    Segmentation out = BandCombine::run(m_levels, cv::Size(m_plan.width, m_plan.height), m_classes, m_bandRows);
+    m_levels.clear();
+    return out;
+}
+
+Segmentation ImageCombiner::finishFullMap()
+{
+    cv::Mat total;
+    for (size_t i = 0; i < m_levels.size(); ++i) {
+        if (m_levels[i].empty())
+            finishLevel(static_cast<int>(i));
+        cv::Mat resized;
+        cv::resize(m_levels[i], resized, cv::Size(m_plan.width, m_plan.height), 0, 0, cv::INTER_LINEAR);
+        m_levels[i].release();
         if (total.empty())
-            total = m_resized[i];
+            total = resized;
         else
-            cv::add(total, m_resized[i], total);
-        m_resized[i].release();
+            cv::add(total, resized, total);
     }
     // Dividing by the number of levels cannot change the argmax except where it rounds
     // two values to one; the reference divides, so do we.

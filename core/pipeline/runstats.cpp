@@ -33,6 +33,8 @@ QJsonObject RunStats::toJson() const
                        {QStringLiteral("queues"), queueJson},
                        {QStringLiteral("network_seconds_per_scale"), scaleJson},
                        {QStringLiteral("peak_rss_kib"), static_cast<qint64>(peakRssKiB)},
+                       {QStringLiteral("memory_budget_bytes"), static_cast<qint64>(memoryBudgetBytes)},
+                       {QStringLiteral("memory_reserved_high_water_bytes"), static_cast<qint64>(memoryReservedHighWater)},
                        {QStringLiteral("untrained"), untrained}};
 }
 

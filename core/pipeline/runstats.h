@@ -6,6 +6,7 @@
 #include <QJsonObject>
 #include <QString>
 
+#include <cstddef>
 #include <map>
 
 namespace SegScale::Pipeline {
@@ -34,6 +35,10 @@ struct RunStats {
     std::map<QString, QueueStats> queues;
     std::map<double, ScaleTime> perScale;        // keyed by the scale (0.5, 1.25, ...)
     long peakRssKiB = 0;
+    // The memory budget of a pipelined run and the most of it the images in flight held
+    // at once (Engine::bytesInFlight); 0 for a sequential run.
+    std::size_t memoryBudgetBytes = 0;
+    std::size_t memoryReservedHighWater = 0;
     bool untrained = false;
 
     double imagesPerSecond() const { return wallSeconds > 0 ? imagesDone / wallSeconds : 0; }

@@ -61,6 +61,10 @@ struct SegmentOptions {
     // never waits for the next image's pre-processing).
     int imagesInFlight = 0;
     int effectiveImagesInFlight() const { return imagesInFlight > 0 ? imagesInFlight : (onCuda() ? 8 : 2); }
+    // Bytes the images in flight may hold together (pipelined; Engine::bytesInFlight says
+    // what one image holds). 0 = automatic: half of what the process may use
+    // (MemoryBudget::machineDefault()). An image that needs more fails alone as too-large.
+    qint64 memoryBudget = 0;
 
     // Outputs and input handling.
     bool overlays = false;

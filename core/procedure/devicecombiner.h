@@ -7,6 +7,14 @@
 // summed in scale order, argmax with ties to the lowest class index). Nothing leaves
 // the device but the final label map and the class counts.
 //
+// Memory does not grow with the photo: a finished level keeps only its small divided,
+// un-padded map (scaled size, bounded by the base size; divided in place in its
+// accumulator), and finish() resizes, sums and
+// takes the argmax one band of output rows at a time, so no image-sized map of every
+// class is ever made. Each band's rows are computed with exactly the arithmetic the whole
+// resize would use (the row taps come from the same formula), so the labels and counts
+// do not depend on the band size: a band of every row is the whole-image combine.
+//
 // Qt- and OpenCV-free, like all of core/procedure. Thread-safety as ImageCombiner's:
 // calls for different levels may overlap (finishLevel() for several levels on several
 // threads at once included), calls for one level must not, and finish() runs alone.
@@ -19,8 +27,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <vector>
 
 namespace SegScale::Procedure {
@@ -34,26 +40,32 @@ public:
     // of one level must arrive in the plan's order; levels may interleave.
     void addWindow(int level, int window, const at::Tensor &probs);
     bool levelComplete(int level) const;
-    // Divide by the count, remove the padding, resize to the image size; frees the level's
-    // accumulator. Levels finished in scale order are summed at once (so at most one
-    // H x W x C map per image is held); a level finished early waits for those before it.
+    // Divide by the count and remove the padding; frees the level's accumulator and keeps
+    // the level's C x scaledH x scaledW map for finish().
     void finishLevel(int level);
 
     struct Output {
         at::Tensor labels;                // H x W on the CPU: uint8, or int16 above 255 classes
         std::vector<double> composition;  // per class, fraction of the image's pixels
     };
-    // Finishes any level not finished yet (all windows must have arrived), sums the levels
-    // in scale order, divides by their number and takes the argmax. Once per combiner.
+    // Finishes any level not finished yet (all windows must have arrived); then, band by
+    // band, resizes every level to the band's rows, sums the levels in scale order,
+    // divides by their number and takes the argmax. Once per combiner.
     Output finish();
+
+    // Output rows per band in finish(). 0 (the default) = automaticBandRows().
+    void setBandRows(int rows) { m_bandRows = rows; }
+    // Rows such that one level's band (C x rows x width float32) is about 32 MiB: big
+    // enough that a GPU kernel has work, small beside any device's memory.
+    static int automaticBandRows(int width, int numClasses);
 
     const ImagePlan &plan() const { return m_plan; }
     c10::Device device() const { return m_device; }
 
-    // Device bytes one image in flight costs at most when its levels finish in scale
-    // order: every level's accumulator and count, the running sum, and one level's
-    // resize (its horizontal pass, its output and a temporary of the same size).
-    static std::size_t estimateBytes(const ImagePlan &plan, int numClasses);
+    // Device bytes one image in flight costs at most: every level's accumulator (which
+    // becomes its divided map) and count, one band's running sum, resize temporaries and argmax, and
+    // the label map. bandRows 0 = automaticBandRows().
+    static std::size_t estimateBytes(const ImagePlan &plan, int numClasses, int bandRows = 0);
 
     // C x h x w float32 -> C x outH x outW float32 on the same device, as OpenCV's
     // cv::resize(INTER_LINEAR) computes a float image: source coordinate
@@ -64,9 +76,12 @@ public:
     // 2x2 mean ((a + b + c + d) * 0.25, as OpenCV then switches to INTER_AREA); the same
     // size is returned as is.
     static at::Tensor resizeLinear(const at::Tensor &chw, int64_t outHeight, int64_t outWidth);
+    // Rows [rowBegin, rowEnd) of resizeLinear(chw, outHeight, outWidth), bit for bit, from
+    // only the source rows they need.
+    static at::Tensor resizeLinearRows(const at::Tensor &chw, int64_t outHeight, int64_t outWidth, int64_t rowBegin,
+                                       int64_t rowEnd);
 
 private:
-    void foldFinishedLevels();
 
     ImagePlan m_plan;
     int m_classes;
@@ -74,11 +89,8 @@ private:
     std::vector<at::Tensor> m_accumulators;  // per level: C x paddedH x paddedW
     std::vector<at::Tensor> m_counts;        // per level: paddedH x paddedW
     std::vector<int> m_nextWindow;
-    std::vector<at::Tensor> m_resized;       // per level: C x H x W, finished but not yet summed
-    std::unique_ptr<bool[]> m_finished;      // not vector<bool>: levels are finished concurrently
-    std::mutex m_sumMutex;                   // guards m_finished, m_summed, m_total
-    std::size_t m_summed = 0;                // levels [0, m_summed) are in m_total
-    at::Tensor m_total;
+    std::vector<at::Tensor> m_regions;       // per level once finished: C x scaledH x scaledW, a view into its accumulator
+    int m_bandRows = 0;
     bool m_done = false;
 };
 

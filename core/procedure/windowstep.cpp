@@ -17,11 +17,17 @@ at::Tensor windowProbabilities(const ForwardFn &forward, const at::Tensor &windo
                 "windowProbabilities: the network returned ", out.sizes(), " for input ", input.sizes());
     // float32 from here on whatever the network computes in: a no-op for float32.
     out = out.to(torch::kFloat);
-    if (out.size(2) != h || out.size(3) != w)
+    if (out.size(2) != h || out.size(3) != w) {
         out = torch::nn::functional::interpolate(
             out, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{h, w})
                      .mode(torch::kBilinear).align_corners(true));
-    out = torch::softmax(out, 1);
+        // The softmax in place on our own resized logits: the same kernel (it reads each
+        // value before writing it), without a second 2K x C x crop x crop buffer — with
+        // 150 classes at 473 pixels, 268 MB at the moment the memory peaks.
+        at::_softmax_out(out, out, 1, /*half_to_float=*/false);
+    } else {
+        out = torch::softmax(out, 1);  // the network's own output: not ours to overwrite
+    }
     if (!flip)
         return out;
     // In place on the first half: (p + unflip(p_flipped)) / 2 with the same two roundings

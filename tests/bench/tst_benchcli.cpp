@@ -103,6 +103,37 @@ private Q_SLOTS:
         QVERIFY(set[QStringLiteral("compared_pixels")].toInteger() == 60 * 80 + 72 * 56);
     }
 
+    // --rss-megapixels: one run per picture size with its peak RSS, then the combine
+    // alone, banded against the whole-image maps, which must label alike.
+    void rssByPictureSize()
+    {
+        const QString jsonPath = m_dir.filePath(QStringLiteral("sizes.json"));
+        const Run r = run(tinyArgs() + QStringList{QStringLiteral("--rss-megapixels"), QStringLiteral("0.01,0.03"), QStringLiteral("--scales"),
+                                                   QStringLiteral("0.5,1"), QStringLiteral("--json"), jsonPath});
+        QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+        QVERIFY2(r.out.contains(QStringLiteral("peak RSS MiB")) && r.out.contains(QStringLiteral("bands s/MP")), qPrintable(r.out));
+        QVERIFY2(r.out.contains(QStringLiteral("load average at end")), qPrintable(r.out));
+        QFile f(jsonPath);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonObject json = QJsonDocument::fromJson(f.readAll()).object();
+        const QJsonArray sizes = json[QStringLiteral("rss_by_size")].toArray();
+        QCOMPARE(sizes.size(), 2);
+        for (const auto &v : sizes) {
+            const QJsonObject o = v.toObject();
+            QCOMPARE(o[QStringLiteral("images")].toInt(), 2);
+            QVERIFY(o[QStringLiteral("peak_rss_kib")].toInteger() > 0);
+            QVERIFY(o[QStringLiteral("stats")].toObject()[QStringLiteral("memory_reserved_high_water_bytes")].toInteger() > 0);
+        }
+        const QJsonArray combines = json[QStringLiteral("combine_alone")].toArray();
+        QCOMPARE(combines.size(), 2);
+        for (const auto &v : combines)
+            QCOMPARE(v.toObject()[QStringLiteral("identical")].toBool(), true);
+
+        QCOMPARE(run(tinyArgs() + QStringList{QStringLiteral("--rss-megapixels"), QStringLiteral("0")}).code, 2);
+        QCOMPARE(run(tinyArgs() + QStringList{QStringLiteral("--rss-megapixels"), QStringLiteral("1"), QStringLiteral("--rss-images"),
+                                              QStringLiteral("1,2")}).code, 2);
+    }
+
     // bf16 runs on the CPU; its agreement with the fp32 baseline is measured and printed,
     // whatever it is, and does not fail the run. A random-init PSPNet-50 (no weights to
     // ship): the Cityscapes ESPNet cannot run in bf16 on Debian's LibTorch 1.13, whose

@@ -25,6 +25,7 @@
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include <array>
 #include <csignal>
@@ -568,6 +569,40 @@ private Q_SLOTS:
             QVERIFY2(r.err.contains(QStringLiteral("no-such-photo.jpg")), qPrintable(r.err));
             QVERIFY(!QFileInfo::exists(out));
         }
+    }
+
+    // --memory-budget reaches the engine: a picture that needs more than the whole budget
+    // fails alone as too-large, with the numbers, and the other is segmented. With this
+    // model (20 classes) at scale 1, base size 256: the 640x640 photo needs about 15 MiB,
+    // the same photo enlarged to 1600x1200 about 45 MiB (mostly its pixels).
+    void memoryBudget()
+    {
+        const QStringList small{QStringLiteral("--scales"), QStringLiteral("1"), QStringLiteral("--base-size"), QStringLiteral("256"),
+                                QStringLiteral("--crop"), QStringLiteral("256"), QStringLiteral("--no-flip")};
+        const QString in = tmp(QStringLiteral("budget/in"));
+        QVERIFY(QDir().mkpath(in));
+        QVERIFY(QFile::copy(photo(kStreetCentre), in + QStringLiteral("/small.jpg")));
+        cv::Mat big;
+        cv::resize(cv::imread(photo(kStreetCentre).toStdString()), big, cv::Size(1600, 1200), 0, 0, cv::INTER_LINEAR);
+        QVERIFY(cv::imwrite(QString(in + QStringLiteral("/big.png")).toStdString(), big));
+
+        const QString out = tmp(QStringLiteral("budget/out"));
+        const Run r = segment(modelArgs() + small + QStringList{QStringLiteral("--memory-budget"), QStringLiteral("25M"), QStringLiteral("--out"), out, in});
+        QVERIFY2(r.finished, qPrintable(r.err));
+        QVERIFY2(r.exitCode == 3, qPrintable(QStringLiteral("exit %1\n%2").arg(r.exitCode).arg(r.err)));
+        const Table errors = readTable(out + QStringLiteral("/errors.csv"));
+        const Table composition = readTable(out + QStringLiteral("/composition.csv"));
+        QCOMPARE(errors.rowCount, 1);
+        QCOMPARE(composition.rowCount, 1);
+        QVERIFY(composition.rows.count(QStringLiteral("small.jpg")));
+        const QStringList &row = errors.rows.at(QStringLiteral("big.png"));
+        QCOMPARE(row[1], QStringLiteral("too-large"));
+        QVERIFY2(row[2].contains(QStringLiteral("1600x1200")) && row[2].contains(QStringLiteral("memory budget of 25 MiB")), qPrintable(row[2]));
+
+        const Run bad = segment(modelArgs() + small + QStringList{QStringLiteral("--memory-budget"), QStringLiteral("lots"), QStringLiteral("--out"),
+                                                                  tmp(QStringLiteral("budget/refused")), in});
+        QVERIFY(bad.finished);
+        QVERIFY2(bad.exitCode == 2 && bad.err.contains(QStringLiteral("--memory-budget")), qPrintable(bad.err));
     }
 
     void sequentialEqualsPipelined_data()

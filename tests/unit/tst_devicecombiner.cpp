@@ -10,6 +10,10 @@
 // where we round twice, and a pixel whose two best classes are that close may flip. The
 // observed agreement is printed (qInfo) for every plan.
 //
+// The tensor combine works in bands of output rows; every band size (one row included)
+// gives exactly what one band of every row gives, and exactly the host's whole-image
+// combine (ImageCombiner::finishFullMap()).
+//
 // Also: the window step (Procedure::windowProbabilities) equals Pipeline::WindowInference
 // bit for bit in float32; a plan whose probabilities favour a known class per region
 // gives that label map (placement bugs that a symmetric comparison would share cannot
@@ -32,7 +36,9 @@
 
 #include <QtTest>
 
+#include <array>
 #include <cmath>
+#include <optional>
 #include <thread>
 
 using namespace SegScale;
@@ -376,6 +382,82 @@ private Q_SLOTS:
         const auto a = inOrder.finish(), b = concurrent.finish();
         QVERIFY(torch::equal(a.labels, b.labels));
         QCOMPARE(a.composition, b.composition);
+    }
+
+    // The tensor combine works in bands of output rows (memory bounded by a band, not by
+    // the photo); every band size gives the whole-image result bit for bit — that of the
+    // tensor combine with one band of every row, and that of the host's whole-image
+    // combine (cv::resize to H x W x C, cv::add, /= n, argmax).
+    void bandsEqualTheFullMap_data()
+    {
+        QTest::addColumn<int>("width");
+        QTest::addColumn<int>("height");
+        QTest::addColumn<QList<double>>("scales");
+        QTest::addColumn<int>("baseSize");
+        QTest::addColumn<int>("crop");
+        QTest::addColumn<int>("classes");
+        QTest::newRow("2 classes, four scales") << 90 << 70 << QList<double>{0.5, 0.75, 1.0, 1.25} << 48 << 29 << 2;
+        QTest::newRow("20 classes, panorama 4:1") << 200 << 50 << QList<double>{0.5, 1.0} << 64 << 33 << 20;
+        QTest::newRow("20 classes, portrait, 1/3 mean") << 50 << 75 << QList<double>{0.5, 1.0, 1.5} << 40 << 25 << 20;
+        QTest::newRow("150 classes, four scales") << 96 << 72 << QList<double>{0.5, 0.75, 1.0, 1.25} << 48 << 29 << 150;
+        QTest::newRow("20 classes, exactly half (INTER_AREA)") << 32 << 24 << QList<double>{0.5, 1.0} << 64 << 33 << 20;
+        QTest::newRow("20 classes, same size") << 64 << 48 << QList<double>{1.0} << 64 << 33 << 20;
+    }
+    void bandsEqualTheFullMap()
+    {
+        QFETCH(int, width);
+        QFETCH(int, height);
+        QFETCH(QList<double>, scales);
+        QFETCH(int, baseSize);
+        QFETCH(int, crop);
+        QFETCH(int, classes);
+        const auto plan = makePlan(width, height, std::vector<double>(scales.begin(), scales.end()), baseSize, crop);
+        at::Generator gen = at::detail::createCPUGenerator(static_cast<std::uint64_t>(width * 7 + classes));
+        std::vector<std::vector<at::Tensor>> probs(plan.scales.size());
+        for (size_t l = 0; l < plan.scales.size(); ++l)
+            for (size_t k = 0; k < plan.scales[l].windows.size(); ++k)
+                probs[l].push_back(randomProbabilities(classes, crop, gen));
+
+        Pipeline::ImageCombiner host(plan, classes);
+        for (size_t l = 0; l < probs.size(); ++l)
+            for (size_t k = 0; k < probs[l].size(); ++k) {
+                const at::Tensor hwc = probs[l][k].permute({1, 2, 0}).contiguous();
+                host.addWindow(static_cast<int>(l), static_cast<int>(k), hwc.data_ptr<float>());
+            }
+        const Pipeline::Segmentation full = host.finishFullMap();
+
+        std::optional<DeviceCombiner::Output> whole;
+        for (int band : {height, 1, 3, 16}) {
+            DeviceCombiner device(plan, classes, cpu);
+            device.setBandRows(band);
+            for (size_t l = 0; l < probs.size(); ++l)
+                for (size_t k = 0; k < probs[l].size(); ++k)
+                    device.addWindow(static_cast<int>(l), static_cast<int>(k), probs[l][k]);
+            DeviceCombiner::Output out = device.finish();
+            QCOMPARE(compareLabels(full.labels, out.labels).fraction(), 1.0);
+            QCOMPARE(out.composition, full.composition);
+            if (!whole) {
+                whole = std::move(out);
+                continue;
+            }
+            QVERIFY2(torch::equal(out.labels, whole->labels), qPrintable(QStringLiteral("bands of %1 rows").arg(band)));
+            QCOMPARE(out.composition, whole->composition);
+        }
+    }
+
+    // A band's rows of the resize are the whole resize's rows, bit for bit.
+    void resizeRowsEqualTheWholeResize()
+    {
+        at::Generator gen = at::detail::createCPUGenerator(3);
+        for (const auto &[h, w, outH, outW] : std::vector<std::array<int64_t, 4>>{{12, 16, 97, 131}, {70, 90, 33, 41}, {48, 64, 24, 32}, {1, 9, 20, 30}}) {
+            const at::Tensor chw = torch::rand({5, h, w}, gen);
+            const at::Tensor whole = DeviceCombiner::resizeLinear(chw, outH, outW);
+            for (int64_t band : {int64_t(1), int64_t(7)})
+                for (int64_t y0 = 0; y0 < outH; y0 += band) {
+                    const int64_t y1 = std::min(outH, y0 + band);
+                    QVERIFY(torch::equal(DeviceCombiner::resizeLinearRows(chw, outH, outW, y0, y1), whole.narrow(1, y0, y1 - y0)));
+                }
+        }
     }
 
     void misuseIsRefused()
