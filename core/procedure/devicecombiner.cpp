@@ -155,10 +155,12 @@ void DeviceCombiner::finishLevel(int level)
         throw std::logic_error("DeviceCombiner: level finished before all its windows arrived");
     if (!m_accumulators[l].defined())
         throw std::logic_error("DeviceCombiner: level finished twice");
-    // Only the un-padded region survives, so only it is divided — in place: the level's
-    // map is a view into its accumulator, and no second copy is made.
+    // Only the un-padded region survives, so only it is divided, in place.
     m_regions[l] = m_accumulators[l].narrow(1, s.padTop, s.scaledHeight).narrow(2, s.padLeft, s.scaledWidth);
     m_regions[l].div_(m_counts[l].narrow(0, s.padTop, s.scaledHeight).narrow(1, s.padLeft, s.scaledWidth));
+    // A padded level keeps a compact copy, so the padding's memory goes now (as ImageCombiner).
+    if (s.paddedWidth != s.scaledWidth || s.paddedHeight != s.scaledHeight)
+        m_regions[l] = m_regions[l].clone(at::MemoryFormat::Contiguous);
     m_accumulators[l] = at::Tensor();
     m_counts[l] = at::Tensor();
 }
