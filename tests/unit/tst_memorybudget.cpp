@@ -4,6 +4,7 @@
 // finish (pipelined and sequential); a budget that holds one image at a time makes the
 // images wait for each other, never changes a label, and is never exceeded.
 
+#include "common/enginefixtures.h"
 #include "common/syntheticphoto.h"
 #include "common/testnetworks.h"
 #include "pipeline/engine.h"
@@ -22,40 +23,9 @@ using namespace SegScale::Pipeline;
 
 namespace {
 
-class VectorSource final : public ImageSource {
-public:
-    explicit VectorSource(std::vector<QByteArray> images) : m_images(std::move(images)) {}
-    std::optional<ImageTask> next() override
-    {
-        if (m_next >= m_images.size())
-            return std::nullopt;
-        ImageTask t;
-        t.id = qint64(m_next);
-        t.name = QStringLiteral("img%1").arg(m_next);
-        t.fetch = [bytes = m_images[m_next]]() -> Result<QByteArray> { return bytes; };
-        ++m_next;
-        return t;
-    }
-
-private:
-    std::vector<QByteArray> m_images;
-    size_t m_next = 0;
-};
-
-class CollectSink final : public ResultSink {
-public:
-    void imageDone(const ImageResult &r) override { done[r.task.id] = r.composition; }
-    void imageFailed(const ImageTask &t, const Error &e) override { failed.emplace(t.id, e); }
-    std::map<qint64, std::vector<double>> done;
-    std::map<qint64, Error> failed;
-};
-
-QByteArray png(const cv::Mat &m)
-{
-    std::vector<uchar> buf;
-    cv::imencode(".png", m, buf);
-    return QByteArray(reinterpret_cast<const char *>(buf.data()), qsizetype(buf.size()));
-}
+using Testing::CollectSink;
+using Testing::png;
+using Testing::VectorSource;
 
 SegmentOptions smallOptions(EngineMode mode)
 {

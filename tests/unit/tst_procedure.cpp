@@ -8,6 +8,7 @@
 // Sequential and pipelined schedules must agree bit for bit, at every batch size.
 
 #include "common/referenceprocedure.h"
+#include "common/enginefixtures.h"
 #include "common/syntheticphoto.h"
 #include "common/testnetworks.h"
 #include "pipeline/engine.h"
@@ -42,41 +43,9 @@ SegScale::Testing::ReferenceSettings referenceOf(const SegmentOptions &o)
     return r;
 }
 
-class VectorSource final : public ImageSource {
-public:
-    explicit VectorSource(std::vector<QByteArray> images) : m_images(std::move(images)) {}
-    std::optional<ImageTask> next() override
-    {
-        if (m_next >= m_images.size())
-            return std::nullopt;
-        ImageTask t;
-        t.id = qint64(m_next);
-        t.name = QStringLiteral("img%1").arg(m_next);
-        t.outputStem = t.name;
-        t.fetch = [bytes = m_images[m_next]]() -> Result<QByteArray> { return bytes; };
-        ++m_next;
-        return t;
-    }
-
-private:
-    std::vector<QByteArray> m_images;
-    size_t m_next = 0;
-};
-
-class CollectSink final : public ResultSink {
-public:
-    void imageDone(const ImageResult &r) override { done[r.task.id] = r.composition; }
-    void imageFailed(const ImageTask &t, const Error &e) override { failed[t.id] = e; }
-    std::map<qint64, std::vector<double>> done;
-    std::map<qint64, Error> failed;
-};
-
-QByteArray png(const cv::Mat &m)
-{
-    std::vector<uchar> buf;
-    cv::imencode(".png", m, buf);
-    return QByteArray(reinterpret_cast<const char *>(buf.data()), qsizetype(buf.size()));
-}
+using Testing::CollectSink;
+using Testing::png;
+using Testing::VectorSource;
 
 } // namespace
 
