@@ -63,6 +63,31 @@ public:
         op(')');
         op('R');
     }
+    // A tensor as torch.save (legacy or zip) pickles it: _rebuild_tensor_v2 with a
+    // persistent id for its storage (key, type such as "FloatStorage", element count).
+    void tensor(const std::string &storageKey, const char *storageType, std::int64_t storageNumel, std::int64_t offset,
+                const std::vector<std::int64_t> &sizes, const std::vector<std::int64_t> &strides, bool legacy)
+    {
+        global("torch._utils", "_rebuild_tensor_v2");
+        mark();
+        mark();
+        str("storage");
+        global("torch", storageType);
+        str(storageKey);
+        str("cpu");
+        integer(storageNumel);
+        if (legacy)
+            op('N');  // view_metadata
+        op('t');
+        op('Q');
+        integer(offset);
+        intTuple(sizes);
+        intTuple(strides);
+        op('\x89');
+        orderedDict();
+        op('t');
+        op('R');
+    }
 };
 
 } // namespace SegScale::Tests

@@ -61,25 +61,7 @@ struct Storage {
 void writeTensor(PickleWriter &w, const Storage &s, const std::vector<std::int64_t> &sizes, const std::vector<std::int64_t> &strides,
                  bool legacy)
 {
-    w.global("torch._utils", "_rebuild_tensor_v2");
-    w.mark();
-    w.mark();
-    w.str("storage");
-    w.global("torch", s.type);
-    w.str(s.key);
-    w.str("cpu");
-    w.integer(s.data.numel());
-    if (legacy)
-        w.op('N');
-    w.op('t');
-    w.op('Q');
-    w.integer(0);
-    w.intTuple(sizes);
-    w.intTuple(strides);
-    w.op('\x89');
-    w.orderedDict();
-    w.op('t');
-    w.op('R');
+    w.tensor(s.key, s.type, s.data.numel(), 0, sizes, strides, legacy);
 }
 
 const std::vector<Storage> &storages()

@@ -10,6 +10,7 @@
 #include "common/badinputs.h"
 #include "common/clirun.h"
 #include "common/picklewriter.h"
+#include "common/printablecheck.h"
 
 #include <QCryptographicHash>
 #include <QDir>
@@ -77,13 +78,7 @@ QByteArray nestedListsCheckpoint(int depth)
     return w.bytes;
 }
 
-bool printable(const QString &text)
-{
-    for (const char32_t c : text.toUcs4())
-        if (c < 0x20 || c == 0x7f || !QChar::isPrint(c))
-            return false;
-    return true;
-}
+using SegScale::Tests::printable;
 
 } // namespace
 

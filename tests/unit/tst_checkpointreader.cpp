@@ -11,6 +11,7 @@
 #include "model/weightsfile.h"
 
 #include "common/picklewriter.h"
+#include "common/printablecheck.h"
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/serialization/pickle.h>
@@ -38,30 +39,10 @@ struct FakeStorage {
     at::Tensor data;   // 1-d, contiguous, the bytes that follow the pickle
 };
 
-// A tensor as torch.save (legacy or zip) pickles it: _rebuild_tensor_v2 with a
-// persistent id for its storage.
 void writeTensor(PickleWriter &w, const FakeStorage &s, std::int64_t offset, const std::vector<std::int64_t> &sizes,
                  const std::vector<std::int64_t> &strides, bool legacy)
 {
-    w.global("torch._utils", "_rebuild_tensor_v2");
-    w.mark();
-    w.mark();
-    w.str("storage");
-    w.global("torch", s.type);
-    w.str(s.key);
-    w.str("cpu");
-    w.integer(s.data.numel());
-    if (legacy)
-        w.op('N');  // view_metadata
-    w.op('t');
-    w.op('Q');
-    w.integer(offset);
-    w.intTuple(sizes);
-    w.intTuple(strides);
-    w.op('\x89');
-    w.orderedDict();
-    w.op('t');
-    w.op('R');
+    w.tensor(s.key, s.type, s.data.numel(), offset, sizes, strides, legacy);
 }
 
 struct Entry {
@@ -265,14 +246,7 @@ QByteArray nestedPickle(const char *how, int depth)
     return w.bytes;
 }
 
-// A message is one printable line: no control bytes, nothing invisible.
-bool printable(const QString &message)
-{
-    for (const char32_t c : message.toUcs4())
-        if (c < 0x20 || c == 0x7f || !QChar::isPrint(c))
-            return false;
-    return true;
-}
+using SegScale::Tests::printable;
 
 } // namespace
 
