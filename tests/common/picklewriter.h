@@ -63,6 +63,20 @@ public:
         op(')');
         op('R');
     }
+    // The start of a legacy torch.save file: the magic number and the protocol version
+    // (1001), each its own pickle. The sys-info pickle comes next.
+    void legacyPreamble()
+    {
+        proto();
+        op('\x8a');
+        u8(10);
+        for (unsigned char c : {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19})
+            u8(c);
+        stop();
+        proto();
+        integer(1001);
+        stop();
+    }
     // A tensor as torch.save (legacy or zip) pickles it: _rebuild_tensor_v2 with a
     // persistent id for its storage (key, type such as "FloatStorage", element count).
     void tensor(const std::string &storageKey, const char *storageType, std::int64_t storageNumel, std::int64_t offset,

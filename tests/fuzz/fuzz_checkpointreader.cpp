@@ -110,15 +110,7 @@ QByteArray mainPickle(bool legacy)
 QByteArray legacyCheckpoint(const QByteArray &pickle)
 {
     PickleWriter h;
-    h.proto();
-    h.op('\x8a');
-    h.u8(10);
-    for (unsigned char c : {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19})
-        h.u8(c);
-    h.stop();
-    h.proto();
-    h.integer(1001);
-    h.stop();
+    h.legacyPreamble();
     h.proto();
     h.op('}');
     h.str("little_endian");

@@ -145,15 +145,7 @@ struct Fixture {
 QByteArray legacyHeader()
 {
     PickleWriter w;
-    w.proto();
-    w.op('\x8a');
-    w.u8(10);
-    for (unsigned char c : {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19})
-        w.u8(c);
-    w.stop();
-    w.proto();
-    w.integer(1001);
-    w.stop();
+    w.legacyPreamble();
     w.proto();
     w.op('}');
     w.mark();
