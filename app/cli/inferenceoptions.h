@@ -3,6 +3,8 @@
 // read once, defaults from the model card.
 
 #include "base/result.h"
+#include "pipeline/networkfactory.h"
+#include "pipeline/precision.h"
 #include "pipeline/segmentoptions.h"
 
 #include <QCommandLineParser>
@@ -23,8 +25,8 @@ Result<Pipeline::SegmentOptions> readInferenceOptions(const QCommandLineParser &
 Result<QList<double>> parseScales(const QString &text);
 // "6G", "1500M", "512MiB", "2000000000": bytes (K, M, G, T are powers of 1024).
 Result<qint64> parseByteSize(const QString &text);
-Result<Pipeline::Precision> parsePrecision(const QString &text);
-QString precisionName(Pipeline::Precision p);
+using Pipeline::parsePrecision;
+using Pipeline::precisionName;
 inline QString graphName(bool optimized) { return optimized ? QStringLiteral("optimized") : QStringLiteral("original"); }
 
 // --name VALUE where VALUE is one of a few words: sets target, or says which words are valid.
@@ -46,7 +48,6 @@ Result<void> readChoice(const QCommandLineParser &parser, const QString &name, s
     return Error{ErrorCategory::Usage, QStringLiteral("--%1 must be %2, not \"%3\"").arg(name, words.join(QStringLiteral(" or ")), value)};
 }
 QString describeOptions(const Pipeline::SegmentOptions &o);
-// Loads the card's network on the options' device with their thread count.
-Result<std::shared_ptr<const Model::Network>> loadNetwork(const Model::ModelCard &card, const Pipeline::SegmentOptions &o);
+using Pipeline::loadNetwork;
 
 } // namespace SegScale::Cli

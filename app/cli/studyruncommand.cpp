@@ -8,7 +8,7 @@
 #include "progressprinter.h"
 #include "studycommand.h"
 
-#include "cluster/studyrunner.h"
+#include "agent/studyrunner.h"
 #include "jobs/jobstore.h"
 #include "jobs/studysettings.h"
 #include "model/network.h"
@@ -90,7 +90,7 @@ int runStudy(const QStringList &args)
             return std::nullopt;
         return v;
     };
-    Cluster::StudyRunOptions run;
+    Agent::StudyRunOptions run;
     run.database = database;
     run.workerName = parser.isSet(QStringLiteral("worker")) ? parser.value(QStringLiteral("worker"))
                                                              : QSysInfo::machineHostName() + QStringLiteral("-local");
@@ -252,14 +252,14 @@ int runStudy(const QStringList &args)
 
     const qint64 toDo = before.pending + before.leased;
     ProgressPrinter progress(toDo);
-    Cluster::StudyRunner runner(run, *network, &writer, &fetcher);
+    Agent::StudyRunner runner(run, *network, &writer, &fetcher);
     InterruptWatcher watcher(
         [&] {
             QTextStream(stderr) << "\ninterrupted: finishing the images in flight (Ctrl-C again to stop at once)\n";
             runner.cancel();
         },
         [&] { runner.abort(); });
-    auto summary = runner.run([&](const Cluster::StudyRunProgress &p) { progress.update(p.done, p.failed); });
+    auto summary = runner.run([&](const Agent::StudyRunProgress &p) { progress.update(p.done, p.failed); });
     if (!summary)
         return fail(exitCodeFor(summary.error()), summary.error().message);
     progress.finish(summary->committedDone, summary->committedFailed);

@@ -922,16 +922,20 @@ Result<StudyProgress> JobStore::progress(int windowMinutes)
     });
 }
 
-Result<QList<ErrorRecord>> JobStore::failedImages(std::optional<ErrorCategory> category)
+Result<QList<ErrorRecord>> JobStore::failedImages(std::optional<ErrorCategory> category, qint64 afterImageId, int limit)
 {
     QSqlQuery q(m_db);
     q.setForwardOnly(true);
     QString sql = QStringLiteral("SELECT i.id, i.dataset_id, i.path, i.error_category, e.message, e.at, e.worker FROM images i "
                                  "LEFT JOIN errors e ON e.id = (SELECT MAX(x.id) FROM errors x WHERE x.image_id = i.id) "
-                                 "WHERE i.state = 3");
+                                 "WHERE i.state = 3 AND i.id > ?");
     if (category)
         sql += QStringLiteral(" AND i.error_category = ?");
-    q.prepare(sql + QStringLiteral(" ORDER BY i.id"));
+    sql += QStringLiteral(" ORDER BY i.id");
+    if (limit >= 0)
+        sql += QStringLiteral(" LIMIT %1").arg(limit);
+    q.prepare(sql);
+    q.addBindValue(afterImageId);
     if (category)
         q.addBindValue(categoryName(*category));
     if (!q.exec())
@@ -949,6 +953,48 @@ Result<QList<ErrorRecord>> JobStore::failedImages(std::optional<ErrorCategory> c
     }
     q.finish();
     QList<ErrorRecord> out;
+    out.reserve(rows.size());
+    for (auto &[r, datasetId] : rows) {
+        auto d = dataset(datasetId);
+        if (!d)
+            return d.error();
+        r.location = imageLocation(d->first, r.location);
+        out.append(std::move(r));
+    }
+    return out;
+}
+
+Result<QList<ResultRecord>> JobStore::resultsPage(qint64 afterImageId, int limit)
+{
+    auto run = currentRun();
+    if (!run)
+        return run.error();
+    QSqlQuery q(m_db);
+    q.setForwardOnly(true);
+    q.prepare(QStringLiteral("SELECT r.image_id, i.dataset_id, i.path, r.width, r.height, r.composition, r.label_path, r.created_at "
+                             "FROM results r JOIN images i ON i.id = r.image_id WHERE r.run = ? AND r.image_id > ? "
+                             "ORDER BY r.image_id LIMIT %1")
+                  .arg(std::max(0, limit)));
+    q.addBindValue(*run);
+    q.addBindValue(afterImageId);
+    if (!q.exec())
+        return sqlError(q, QStringLiteral("reading results"));
+    QList<std::pair<ResultRecord, qint64>> rows;
+    while (q.next()) {
+        ResultRecord r;
+        r.imageId = q.value(0).toLongLong();
+        r.location = q.value(2).toString();
+        r.width = q.value(3).toInt();
+        r.height = q.value(4).toInt();
+        const QByteArray blob = q.value(5).toByteArray();
+        r.composition.resize(static_cast<size_t>(blob.size() / qsizetype(sizeof(float))));
+        qFromLittleEndian<float>(blob.constData(), qsizetype(r.composition.size()), r.composition.data());
+        r.labelPath = q.value(6).toString();
+        r.atMs = q.value(7).toLongLong();
+        rows.append({std::move(r), q.value(1).toLongLong()});
+    }
+    q.finish();
+    QList<ResultRecord> out;
     out.reserve(rows.size());
     for (auto &[r, datasetId] : rows) {
         auto d = dataset(datasetId);

@@ -103,7 +103,12 @@ public:
     // --- reading -----------------------------------------------------------------------
     Result<StudyProgress> progress(int windowMinutes = 5);
     // Failed images with their last error, ordered by image; optionally one category.
-    Result<QList<ErrorRecord>> failedImages(std::optional<ErrorCategory> category = std::nullopt);
+    // Paged by keyset: images with id > afterImageId, at most limit of them (-1: all).
+    Result<QList<ErrorRecord>> failedImages(std::optional<ErrorCategory> category = std::nullopt, qint64 afterImageId = 0,
+                                            int limit = -1);
+    // Results of the current run with image id > afterImageId, ordered by image, at most
+    // limit rows: a table over a million results reads one page at a time.
+    Result<QList<ResultRecord>> resultsPage(qint64 afterImageId, int limit);
     Result<qint64> imageCount(std::optional<ImageState> state = std::nullopt);
     // URLs of the storages that still hold pending or leased images ("" or file:// for
     // local datasets), so a run can check each server once before it starts.

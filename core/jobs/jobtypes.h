@@ -101,6 +101,17 @@ struct StudyProgress {
     QList<QPair<QString, qint64>> topErrors;  // category name, failed images; largest first
 };
 
+// One row of a results page (the current run), for tables that page with keyset.
+struct ResultRecord {
+    qint64 imageId = 0;
+    QString location;
+    int width = 0;
+    int height = 0;
+    std::vector<float> composition;
+    QString labelPath;
+    qint64 atMs = 0;
+};
+
 struct ErrorRecord {
     qint64 imageId = 0;
     QString location;

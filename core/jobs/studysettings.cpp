@@ -37,4 +37,37 @@ QByteArray StudySettings::fingerprint() const
     return hash.result().toHex();
 }
 
+QJsonObject StudySettings::toJson() const
+{
+    QJsonArray s;
+    for (double v : scales)
+        s.append(v);
+    return QJsonObject{{QStringLiteral("model_card"), modelCard},
+                       {QStringLiteral("model_fingerprint"), QString::fromLatin1(modelFingerprint)},
+                       {QStringLiteral("scales"), s},
+                       {QStringLiteral("base_size"), baseSize},
+                       {QStringLiteral("crop"), crop},
+                       {QStringLiteral("flip"), flip},
+                       {QStringLiteral("stride_rate"), strideRate},
+                       {QStringLiteral("batch"), batch},
+                       {QStringLiteral("precision"), precision}};
+}
+
+StudySettings StudySettings::fromJson(const QJsonObject &json)
+{
+    StudySettings out;
+    out.modelCard = json.value(QStringLiteral("model_card")).toObject();
+    out.modelFingerprint = json.value(QStringLiteral("model_fingerprint")).toString().toLatin1();
+    out.scales.clear();
+    for (const auto &v : json.value(QStringLiteral("scales")).toArray())
+        out.scales.append(v.toDouble());
+    out.baseSize = json.value(QStringLiteral("base_size")).toInt(out.baseSize);
+    out.crop = json.value(QStringLiteral("crop")).toInt(out.crop);
+    out.flip = json.value(QStringLiteral("flip")).toBool(out.flip);
+    out.strideRate = json.value(QStringLiteral("stride_rate")).toDouble(out.strideRate);
+    out.batch = json.value(QStringLiteral("batch")).toInt(out.batch);
+    out.precision = json.value(QStringLiteral("precision")).toString(out.precision);
+    return out;
+}
+
 } // namespace SegScale::Jobs

@@ -27,6 +27,10 @@ struct StudySettings {
     // Hex SHA-256 over the model fingerprint and every setting that changes the labels.
     // The batch size is left out on purpose: it changes speed, not results.
     QByteArray fingerprint() const;
+
+    // The settings as the coordinator sends them to its agents, and back.
+    QJsonObject toJson() const;
+    static StudySettings fromJson(const QJsonObject &json);
 };
 
 } // namespace SegScale::Jobs

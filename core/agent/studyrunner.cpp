@@ -1,4 +1,4 @@
-#include "cluster/studyrunner.h"
+#include "agent/studyrunner.h"
 
 #include "jobs/jobstore.h"
 #include "pipeline/engine.h"
@@ -16,7 +16,7 @@
 #include <map>
 #include <thread>
 
-namespace SegScale::Cluster {
+namespace SegScale::Agent {
 
 using namespace std::chrono_literals;
 
@@ -467,4 +467,4 @@ Result<StudyRunSummary> StudyRunner::run(const std::function<void(const StudyRun
     return summary;
 }
 
-} // namespace SegScale::Cluster
+} // namespace SegScale::Agent

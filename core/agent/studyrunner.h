@@ -23,7 +23,7 @@ class OutputWriter;
 class StorageFetcher;
 }
 
-namespace SegScale::Cluster {
+namespace SegScale::Agent {
 
 struct StudyRunOptions {
     QString database;
@@ -75,4 +75,4 @@ private:
     std::vector<std::function<void(bool abort)>> m_stoppers;
 };
 
-} // namespace SegScale::Cluster
+} // namespace SegScale::Agent

@@ -1,0 +1,160 @@
+// `segscale serve`: a study's coordinator behind a WebSocket listener, for agents on
+// other machines and for admin clients (the desktop app attached to it). SIGTERM or
+// Ctrl-C drains the agents, commits and exits 0; a second signal exits at once.
+
+#include "command.h"
+#include "interruptwatcher.h"
+
+#include "cluster/coordinatorserver.h"
+#include "cluster/coordinatorthread.h"
+#include "cluster/tokenfile.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QFileInfo>
+#include <QTextStream>
+#include <QTimer>
+
+namespace SegScale::Cli {
+namespace {
+
+int fail(int code, const QString &message)
+{
+    QTextStream(stderr) << "segscale serve: " << message << '\n';
+    return code;
+}
+
+void logLine(const QString &line)
+{
+    QTextStream(stderr) << QDateTime::currentDateTime().toString(Qt::ISODate) << ' ' << line << Qt::endl;
+}
+
+int serve(const QStringList &args)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Serves a study to agents (`segscale agent --connect ws://HOST:PORT`) and admin clients.\n"
+        "Agents present the token of --token-file; admin clients (status, the desktop app) the\n"
+        "one of --admin-token-file. With --tls-cert/--tls-key the listener speaks wss://.\n"
+        "Stop with SIGTERM or Ctrl-C: agents finish what they hold, results are committed, exit 0.\n"
+        "A PostgreSQL study (postgresql://user@host:port/db) may be served by several coordinators at once."));
+    parser.addHelpOption();
+    parser.addOptions({
+        {QStringLiteral("listen"), QStringLiteral("Address and port to listen on (default 127.0.0.1:8765; port 0 picks a free one)."), QStringLiteral("HOST:PORT")},
+        {QStringLiteral("token-file"), QStringLiteral("File holding the agents' token (required)."), QStringLiteral("F")},
+        {QStringLiteral("admin-token-file"), QStringLiteral("File holding the admin token (no admin access without it)."), QStringLiteral("A")},
+        {QStringLiteral("tls-cert"), QStringLiteral("PEM certificate: serve wss://."), QStringLiteral("C")},
+        {QStringLiteral("tls-key"), QStringLiteral("PEM private key of --tls-cert."), QStringLiteral("K")},
+        {QStringLiteral("lease-seconds"), QStringLiteral("How long a lease lasts without a heartbeat (default 300)."), QStringLiteral("N")},
+        {QStringLiteral("max-attempts"), QStringLiteral("Attempts before a lost or retryable image fails (default 3)."), QStringLiteral("N")},
+        {QStringLiteral("out"), QStringLiteral("Where agents write label maps unless they have their own --out (local path or sftp://)."), QStringLiteral("DIR")},
+    });
+    parser.addPositionalArgument(QStringLiteral("STUDY"), QStringLiteral("The study: a database file or a postgresql:// URL."));
+    if (!parser.parse(args))
+        return fail(ExitUsage, parser.errorText() + QStringLiteral(" (see --help)"));
+    if (parser.isSet(QStringLiteral("help"))) {
+        QTextStream(stdout) << parser.helpText();
+        return ExitOk;
+    }
+    if (parser.positionalArguments().size() != 1)
+        return fail(ExitUsage, QStringLiteral("name exactly one study (see --help)"));
+    const QString database = parser.positionalArguments().first();
+    if (!database.contains(QLatin1StringView("://")) && !QFileInfo::exists(database))
+        return fail(ExitUsage, QStringLiteral("%1 does not exist; create it with `segscale study create`").arg(database));
+    if (!parser.isSet(QStringLiteral("token-file")))
+        return fail(ExitUsage, QStringLiteral("--token-file is required: agents must prove who they are"));
+    Cluster::CoordinatorOptions options;
+    options.database = database;
+    auto token = Cluster::readTokenFile(parser.value(QStringLiteral("token-file")));
+    if (!token)
+        return fail(ExitUsage, token.error().message);
+    options.agentToken = *token;
+    if (parser.isSet(QStringLiteral("admin-token-file"))) {
+        auto admin = Cluster::readTokenFile(parser.value(QStringLiteral("admin-token-file")));
+        if (!admin)
+            return fail(ExitUsage, admin.error().message);
+        if (*admin == *token)
+            return fail(ExitUsage, QStringLiteral("the admin token must differ from the agents' token"));
+        options.adminToken = *admin;
+    }
+    auto intOption = [&](const QString &name, int def, int min) -> std::optional<int> {
+        if (!parser.isSet(name))
+            return def;
+        bool ok = false;
+        const int v = parser.value(name).toInt(&ok);
+        return ok && v >= min ? std::optional<int>(v) : std::nullopt;
+    };
+    const auto leaseSeconds = intOption(QStringLiteral("lease-seconds"), 300, 2);
+    const auto maxAttempts = intOption(QStringLiteral("max-attempts"), 3, 1);
+    if (!leaseSeconds || !maxAttempts)
+        return fail(ExitUsage, QStringLiteral("--lease-seconds wants an integer >= 2 and --max-attempts >= 1"));
+    options.leaseSeconds = *leaseSeconds;
+    options.maxAttempts = *maxAttempts;
+    options.sweepMs = std::min(5000, options.leaseSeconds * 1000 / 2);
+    if (parser.isSet(QStringLiteral("out"))) {
+        options.outputs = parser.value(QStringLiteral("out"));
+    } else if (!database.contains(QLatin1StringView("://"))) {
+        const QFileInfo info(database);
+        options.outputs = info.absolutePath() + QLatin1Char('/') + info.completeBaseName() + QStringLiteral("-outputs");
+    }
+
+    Cluster::CoordinatorServer::Options listen;
+    const QString where = parser.isSet(QStringLiteral("listen")) ? parser.value(QStringLiteral("listen")) : QStringLiteral("127.0.0.1:8765");
+    const qsizetype colon = where.lastIndexOf(QLatin1Char(':'));
+    bool portOk = false;
+    const int port = colon > 0 ? where.mid(colon + 1).toInt(&portOk) : -1;
+    QString host = colon > 0 ? where.left(colon) : QString();
+    if (host.startsWith(QLatin1Char('[')) && host.endsWith(QLatin1Char(']')))
+        host = host.mid(1, host.size() - 2);
+    if (!portOk || port < 0 || port > 65535 || !listen.address.setAddress(host == QLatin1StringView("localhost") ? QStringLiteral("127.0.0.1") : host))
+        return fail(ExitUsage, QStringLiteral("--listen wants HOST:PORT with a numeric address, e.g. 0.0.0.0:8765, not \"%1\"").arg(where));
+    listen.port = static_cast<quint16>(port);
+    if (parser.isSet(QStringLiteral("tls-cert")) != parser.isSet(QStringLiteral("tls-key")))
+        return fail(ExitUsage, QStringLiteral("--tls-cert and --tls-key go together"));
+    listen.tlsCertificate = parser.value(QStringLiteral("tls-cert"));
+    listen.tlsKey = parser.value(QStringLiteral("tls-key"));
+
+    Cluster::CoordinatorThread host_(options);
+    QObject::connect(host_.coordinator(), &Cluster::Coordinator::logged, host_.coordinator(), [](const QString &l) { logLine(l); });
+    if (auto opened = host_.start(); !opened)
+        return fail(opened.error().category == ErrorCategory::Internal ? ExitFailure : ExitUsage, opened.error().message);
+    Cluster::CoordinatorServer server(host_);
+    QObject::connect(&server, &Cluster::CoordinatorServer::logged, &server, [](const QString &l) { logLine(l); });
+    if (auto r = server.listen(listen); !r)
+        return fail(ExitUsage, r.error().message);
+    // Tests and scripts read this line to learn the port when --listen asked for 0.
+    logLine(QStringLiteral("serving %1 on %2://%3:%4 (lease %5 s)")
+                .arg(database, server.secure() ? QStringLiteral("wss") : QStringLiteral("ws"), listen.address.toString())
+                .arg(server.port())
+                .arg(options.leaseSeconds));
+
+    // First signal: ask every agent to drain, then leave once they are gone (or after
+    // 60 s); second signal: leave now. Committed results are safe either way.
+    QTimer drainPoll;
+    int drainTicks = 0;
+    QObject::connect(&drainPoll, &QTimer::timeout, &server, [&] {
+        int agents = 0;
+        host_.call([&](Cluster::Coordinator &c) { agents = c.agentSessions(); });
+        if (agents == 0 || ++drainTicks > 600)
+            QCoreApplication::exit(ExitOk);
+    });
+    InterruptWatcher watcher(
+        [&] {
+            QMetaObject::invokeMethod(&server, [&] {
+                logLine(QStringLiteral("stopping: agents drain, then the coordinator exits (signal again to exit now)"));
+                host_.post([](Cluster::Coordinator &c) { c.drainAll(); });
+                drainPoll.start(100);
+            }, Qt::QueuedConnection);
+        },
+        [&] { QMetaObject::invokeMethod(&server, [] { QCoreApplication::exit(ExitOk); }, Qt::QueuedConnection); });
+    const int code = QCoreApplication::exec();
+    host_.call([](Cluster::Coordinator &c) { c.flush(); });
+    logLine(QStringLiteral("stopped"));
+    return code;
+}
+
+const CommandRegistration registration({"serve", "Serve a study to remote agents and admin clients over WebSocket", serve});
+
+} // namespace
+} // namespace SegScale::Cli

@@ -1,0 +1,682 @@
+#include "cluster/coordinator.h"
+
+#include "jobs/jobstore.h"
+
+#include <QCryptographicHash>
+#include <QDateTime>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+
+#include <algorithm>
+
+namespace SegScale::Cluster {
+namespace {
+
+// Tokens are compared in time that does not depend on where they differ.
+bool sameToken(const QByteArray &given, const QByteArray &expected)
+{
+    if (expected.isEmpty())
+        return false;
+    const QByteArray a = QCryptographicHash::hash(given, QCryptographicHash::Sha256);
+    const QByteArray b = QCryptographicHash::hash(expected, QCryptographicHash::Sha256);
+    unsigned char diff = 0;
+    for (qsizetype i = 0; i < a.size(); ++i)
+        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+qint64 integer(const QJsonObject &m, const char *key)
+{
+    return static_cast<qint64>(m.value(QLatin1StringView(key)).toDouble());
+}
+
+QList<qint64> leaseIds(const QJsonValue &v)
+{
+    QList<qint64> out;
+    for (const QJsonValue &x : v.toArray())
+        out.append(Protocol::leaseId(x));
+    return out;
+}
+
+QList<qint64> integers(const QJsonValue &v)
+{
+    QList<qint64> out;
+    for (const QJsonValue &x : v.toArray())
+        out.append(static_cast<qint64>(x.toDouble()));
+    return out;
+}
+
+QString type(const QJsonObject &m)
+{
+    return m.value(QStringLiteral("type")).toString();
+}
+
+QJsonObject message(const QString &t)
+{
+    return QJsonObject{{QStringLiteral("type"), t}};
+}
+
+} // namespace
+
+struct Coordinator::Session {
+    quint64 id = 0;
+    std::shared_ptr<Peer> peer;
+    bool trusted = false;
+    bool closed = false;
+    Protocol::Role role = Protocol::Role::None;
+    QString name, host, device, version, precision;
+    int threads = 0;
+    qint64 connectedAt = 0;
+    qint64 lastHeartbeat = 0;
+    QJsonObject stats;
+    QHash<qint64, qint64> held;  // image -> lease, as far as this session knows
+    qint64 done = 0, failed = 0;
+    bool draining = false;
+    int subscribeMs = 0;         // > 0: push "changed" at most this often
+    qint64 lastPush = 0;
+};
+
+struct Coordinator::Queued {
+    quint64 session = 0;
+    bool isFailure = false;
+    qint64 image = 0;
+    qint64 lease = 0;
+    Jobs::ImageResult result;
+    Error error;
+};
+
+Coordinator::Coordinator(CoordinatorOptions options, QObject *parent)
+    : QObject(parent), m_options(std::move(options)), m_flushTimer(this), m_sweepTimer(this), m_tickTimer(this)
+{
+    // The timers are children so that moveToThread takes them along.
+    m_flushTimer.setSingleShot(true);
+    connect(&m_flushTimer, &QTimer::timeout, this, [this] { flush(); });
+    connect(&m_sweepTimer, &QTimer::timeout, this, [this] { sweep(); });
+    connect(&m_tickTimer, &QTimer::timeout, this, [this] { tick(); });
+}
+
+Coordinator::~Coordinator()
+{
+    flush();
+}
+
+Result<void> Coordinator::open()
+{
+    auto store = Jobs::JobStore::open(m_options.database);
+    if (!store)
+        return store.error();
+    m_store = std::move(store).value();
+    Jobs::JobStore::Options o;
+    o.maxAttempts = m_options.maxAttempts;
+    m_store->setOptions(o);
+    auto settings = m_store->settings();
+    if (!settings)
+        return settings.error();
+    if (!*settings)
+        return Error{ErrorCategory::Usage, QStringLiteral("%1 has no settings: create it with `segscale study create`").arg(m_options.database)};
+    m_settings = **settings;
+    const QString dir = m_settings.modelCard.value(QStringLiteral("directory")).toString();
+    const QString file = m_settings.modelCard.value(QStringLiteral("file")).toString();
+    if (!dir.isEmpty() && !file.isEmpty()) {
+        m_modelPath = QFileInfo(dir + QLatin1Char('/') + file).absoluteFilePath();
+        m_modelSize = QFileInfo(m_modelPath).size();
+    }
+    m_sweepTimer.start(std::max(100, m_options.sweepMs));
+    m_tickTimer.start(250);
+    sweep();
+    return {};
+}
+
+quint64 Coordinator::connectPeer(std::shared_ptr<Peer> peer, bool trusted)
+{
+    auto s = std::make_shared<Session>();
+    s->id = m_nextSession++;
+    s->peer = std::move(peer);
+    s->trusted = trusted;
+    s->connectedAt = QDateTime::currentMSecsSinceEpoch();
+    m_sessions.insert(s->id, s);
+    return s->id;
+}
+
+void Coordinator::disconnectPeer(quint64 session)
+{
+    auto it = m_sessions.find(session);
+    if (it == m_sessions.end())
+        return;
+    std::shared_ptr<Session> s = *it;
+    m_sessions.erase(it);
+    s->closed = true;
+    if (s->role == Protocol::Role::Agent) {
+        log(QStringLiteral("agent %1 left (%2 images still leased to it)").arg(s->name).arg(s->held.size()));
+        Q_EMIT agentLeft(s->name);
+        m_dirty = true;
+    }
+}
+
+void Coordinator::receive(quint64 session, const QByteArray &frame)
+{
+    auto it = m_sessions.find(session);
+    if (it == m_sessions.end())
+        return;
+    std::shared_ptr<Session> s = *it;
+    auto parsed = Protocol::parse(frame, s->role);
+    if (!parsed) {
+        refuse(*s, parsed.error().category == ErrorCategory::TooLarge ? QStringLiteral("too-large") : QStringLiteral("malformed"),
+               parsed.error().message);
+        return;
+    }
+    dispatch(*s, *parsed);
+}
+
+void Coordinator::handle(quint64 session, const QJsonObject &m)
+{
+    auto it = m_sessions.find(session);
+    if (it == m_sessions.end())
+        return;
+    std::shared_ptr<Session> s = *it;
+    if (auto ok = Protocol::validate(m, s->role); !ok) {
+        refuse(*s, QStringLiteral("malformed"), ok.error().message);
+        return;
+    }
+    dispatch(*s, m);
+}
+
+void Coordinator::refuse(Session &s, const QString &code, const QString &text)
+{
+    log(QStringLiteral("closing %1 (%2): %3").arg(s.name.isEmpty() ? s.peer->address() : s.name, code, text));
+    s.peer->send(Protocol::error(code, text));
+    s.peer->close(text);
+    disconnectPeer(s.id);
+}
+
+void Coordinator::reply(Session &s, const QJsonObject &m, QJsonObject answer)
+{
+    if (const QJsonValue id = m.value(QStringLiteral("id")); !id.isUndefined())
+        answer.insert(QStringLiteral("id"), id);
+    s.peer->send(answer);
+}
+
+void Coordinator::dispatch(Session &s, const QJsonObject &m)
+{
+    const QString t = type(m);
+    if (t == QLatin1StringView("hello"))
+        hello(s, m);
+    else if (t == QLatin1StringView("bye")) {
+        release(s, integers(m.value(QStringLiteral("release"))));
+        flush();
+        s.peer->close(QStringLiteral("bye"));
+        disconnectPeer(s.id);
+    } else if (s.role == Protocol::Role::Admin)
+        admin(s, m);
+    else if (t == QLatin1StringView("lease"))
+        lease(s, m);
+    else if (t == QLatin1StringView("heartbeat"))
+        heartbeat(s, m);
+    else if (t == QLatin1StringView("result"))
+        result(s, m);
+    else if (t == QLatin1StringView("failure"))
+        failure(s, m);
+    else if (t == QLatin1StringView("release"))
+        release(s, integers(m.value(QStringLiteral("images"))));
+    else if (t == QLatin1StringView("model-chunk"))
+        modelChunk(s, m);
+}
+
+void Coordinator::hello(Session &s, const QJsonObject &m)
+{
+    const int version = static_cast<int>(integer(m, "protocol"));
+    if (version != Protocol::kVersion) {
+        refuse(s, QStringLiteral("version"),
+               QStringLiteral("this coordinator speaks protocol %1, the client %2: use the same SegScale version on both sides")
+                   .arg(Protocol::kVersion)
+                   .arg(version));
+        return;
+    }
+    const QString role = m.value(QStringLiteral("role")).toString();
+    const QByteArray token = m.value(QStringLiteral("token")).toString().toUtf8();
+    Protocol::Role wanted = Protocol::Role::None;
+    if (role == QLatin1StringView("agent"))
+        wanted = Protocol::Role::Agent;
+    else if (role == QLatin1StringView("admin"))
+        wanted = Protocol::Role::Admin;
+    if (wanted == Protocol::Role::None) {
+        refuse(s, QStringLiteral("malformed"), QStringLiteral("\"role\" must be agent or admin"));
+        return;
+    }
+    // The admin token opens both doors; an agent token never opens the admin one.
+    const bool admitted = s.trusted || sameToken(token, m_options.adminToken) ||
+                          (wanted == Protocol::Role::Agent && sameToken(token, m_options.agentToken));
+    if (!admitted) {
+        refuse(s, QStringLiteral("auth"),
+               wanted == Protocol::Role::Admin ? QStringLiteral("this token does not allow the admin role")
+                                               : QStringLiteral("the token is not accepted"));
+        return;
+    }
+    s.role = wanted;
+    s.name = m.value(QStringLiteral("name")).toString();
+    s.host = m.value(QStringLiteral("host")).toString();
+    s.device = m.value(QStringLiteral("device")).toString();
+    s.version = m.value(QStringLiteral("version")).toString();
+    s.precision = m.value(QStringLiteral("precision")).toString();
+    s.threads = static_cast<int>(integer(m, "threads"));
+    if (wanted == Protocol::Role::Agent) {
+        if (s.name.isEmpty()) {
+            refuse(s, QStringLiteral("malformed"), QStringLiteral("an agent needs a \"name\""));
+            return;
+        }
+        // One live session per name: a reconnecting agent replaces the one the
+        // coordinator has not yet seen die, and keeps its leases.
+        if (Session *old = sessionNamed(s.name); old && old->id != s.id) {
+            old->peer->close(QStringLiteral("replaced by a new connection of the same agent"));
+            s.held = old->held;
+            disconnectPeer(old->id);
+        }
+        // A fresh process of this name: whatever an earlier one held died with it.
+        if (m.value(QStringLiteral("fresh")).toBool()) {
+            auto expired = m_store->expireLeases(s.name);
+            if (expired && expired->returnedToPending + expired->failed > 0)
+                log(QStringLiteral("agent %1 restarted: %2 images it held are pending again").arg(s.name).arg(expired->returnedToPending));
+        }
+        if (auto r = m_store->registerWorker(s.name, s.host, s.device); !r)
+            log(r.error().message);
+        s.lastHeartbeat = QDateTime::currentMSecsSinceEpoch();
+        log(QStringLiteral("agent %1 joined from %2 (%3, %4 threads)").arg(s.name, s.peer->address(), s.device).arg(s.threads));
+        Q_EMIT agentJoined(s.name);
+        m_dirty = true;
+    }
+    QJsonObject welcome = message(QStringLiteral("welcome"));
+    welcome.insert(QStringLiteral("protocol"), Protocol::kVersion);
+    welcome.insert(QStringLiteral("role"), Protocol::roleName(s.role));
+    welcome.insert(QStringLiteral("session"), static_cast<double>(s.id));
+    welcome.insert(QStringLiteral("settings"), m_settings.toJson());
+    welcome.insert(QStringLiteral("lease_seconds"), m_options.leaseSeconds);
+    welcome.insert(QStringLiteral("heartbeat_seconds"), std::max(1, m_options.leaseSeconds / 4));
+    welcome.insert(QStringLiteral("model_size"), static_cast<double>(m_modelSize));
+    welcome.insert(QStringLiteral("outputs"), m_options.outputs);
+    reply(s, m, welcome);
+}
+
+void Coordinator::lease(Session &s, const QJsonObject &m)
+{
+    if (s.draining) {
+        reply(s, m, message(QStringLiteral("drain")));
+        return;
+    }
+    const int n = static_cast<int>(integer(m, "n"));
+    auto leased = m_store->lease(s.name, n, m_options.leaseSeconds);
+    if (!leased) {
+        log(leased.error().message);
+        reply(s, m, QJsonObject{{QStringLiteral("type"), QStringLiteral("wait")}, {QStringLiteral("seconds"), m_options.waitSeconds}});
+        return;
+    }
+    if (!leased->isEmpty()) {
+        QJsonArray images;
+        for (const Jobs::LeasedImage &img : *leased) {
+            s.held.insert(img.imageId, img.leaseId);
+            images.append(QJsonObject{{QStringLiteral("image"), static_cast<double>(img.imageId)},
+                                      {QStringLiteral("lease"), Protocol::leaseIdValue(img.leaseId)},
+                                      {QStringLiteral("dataset"), static_cast<double>(img.datasetId)},
+                                      {QStringLiteral("storage"), img.storageUrl},
+                                      {QStringLiteral("root"), img.root},
+                                      {QStringLiteral("path"), img.path},
+                                      {QStringLiteral("size"), static_cast<double>(img.size)},
+                                      {QStringLiteral("attempts"), img.attempts}});
+        }
+        m_dirty = true;
+        reply(s, m, QJsonObject{{QStringLiteral("type"), QStringLiteral("grant")}, {QStringLiteral("images"), images},
+                                {QStringLiteral("lease_seconds"), m_options.leaseSeconds}});
+        return;
+    }
+    // Nothing to lease now. Done only when nothing is pending (back-off included) and
+    // nothing is leased but what this agent itself still holds: images other agents hold
+    // come back if those agents die, so the others wait for them.
+    auto pending = m_store->imageCount(Jobs::ImageState::Pending);
+    auto leasedCount = m_store->imageCount(Jobs::ImageState::Leased);
+    if (pending && leasedCount && *pending == 0 && *leasedCount <= s.held.size()) {
+        reply(s, m, message(QStringLiteral("done")));
+        return;
+    }
+    reply(s, m, QJsonObject{{QStringLiteral("type"), QStringLiteral("wait")}, {QStringLiteral("seconds"), m_options.waitSeconds}});
+}
+
+void Coordinator::heartbeat(Session &s, const QJsonObject &m)
+{
+    s.lastHeartbeat = QDateTime::currentMSecsSinceEpoch();
+    if (m.contains(QStringLiteral("stats")))
+        s.stats = m.value(QStringLiteral("stats")).toObject();
+    auto renewed = m_store->heartbeat(s.name, leaseIds(m.value(QStringLiteral("leases"))), m_options.leaseSeconds);
+    if (!renewed)
+        log(renewed.error().message);
+    m_dirty = true;
+}
+
+void Coordinator::result(Session &s, const QJsonObject &m)
+{
+    Queued q;
+    q.session = s.id;
+    q.image = integer(m, "image");
+    q.lease = Protocol::leaseId(m.value(QStringLiteral("lease")));
+    q.result.width = static_cast<int>(integer(m, "width"));
+    q.result.height = static_cast<int>(integer(m, "height"));
+    const QJsonArray composition = m.value(QStringLiteral("composition")).toArray();
+    q.result.composition.reserve(static_cast<size_t>(composition.size()));
+    for (const QJsonValue &v : composition)
+        q.result.composition.push_back(static_cast<float>(v.toDouble()));
+    q.result.labelPath = m.value(QStringLiteral("label")).toString();
+    q.result.overlayPath = m.value(QStringLiteral("overlay")).toString();
+    q.result.timings = m.value(QStringLiteral("timings")).toObject();
+    q.result.modelFingerprint = m.value(QStringLiteral("fingerprint")).toString().toLatin1();
+    m_queue.push_back(std::move(q));
+    if (static_cast<int>(m_queue.size()) >= m_options.flushBatch)
+        flush();
+    else if (!m_flushTimer.isActive())
+        m_flushTimer.start(m_options.flushMs);
+}
+
+void Coordinator::failure(Session &s, const QJsonObject &m)
+{
+    Queued q;
+    q.session = s.id;
+    q.isFailure = true;
+    q.image = integer(m, "image");
+    q.lease = Protocol::leaseId(m.value(QStringLiteral("lease")));
+    const auto category = categoryFromName(m.value(QStringLiteral("category")).toString());
+    q.error = Error{category.value_or(ErrorCategory::Internal), m.value(QStringLiteral("message")).toString()};
+    m_queue.push_back(std::move(q));
+    if (static_cast<int>(m_queue.size()) >= m_options.flushBatch)
+        flush();
+    else if (!m_flushTimer.isActive())
+        m_flushTimer.start(m_options.flushMs);
+}
+
+bool Coordinator::flush()
+{
+    m_flushTimer.stop();
+    if (m_queue.empty() || !m_store)
+        return true;
+    std::vector<Queued> queue;
+    queue.swap(m_queue);
+    QList<Jobs::Completion> completions;
+    QList<Jobs::Failure> failures;
+    for (Queued &q : queue) {
+        if (q.isFailure)
+            failures.append(Jobs::Failure{q.image, q.lease, q.error});
+        else
+            completions.append(Jobs::Completion{q.image, q.lease, std::move(q.result)});
+    }
+    auto done = completions.isEmpty() ? Result<QList<Jobs::WriteOutcome>>(QList<Jobs::WriteOutcome>{}) : m_store->completeMany(completions);
+    auto failed = failures.isEmpty() ? Result<QList<Jobs::WriteOutcome>>(QList<Jobs::WriteOutcome>{}) : m_store->failMany(failures);
+    if (!done || !failed) {
+        // Nothing of that batch is acknowledged: the agents keep those results and send
+        // them again once they are back, so closing their connections loses nothing.
+        const Error e = !done ? done.error() : failed.error();
+        log(QStringLiteral("could not commit %1 results: %2").arg(queue.size()).arg(e.message));
+        QList<quint64> affected;
+        for (const Queued &q : queue)
+            if (!affected.contains(q.session))
+                affected.append(q.session);
+        for (quint64 id : affected)
+            if (auto it = m_sessions.find(id); it != m_sessions.end())
+                refuse(**it, QStringLiteral("database"), QStringLiteral("the study database failed: ") + e.message);
+        return false;
+    }
+    qsizetype di = 0, fi = 0;
+    for (const Queued &q : queue) {
+        const Jobs::WriteOutcome outcome = q.isFailure ? failed->at(fi++) : done->at(di++);
+        auto it = m_sessions.find(q.session);
+        if (it == m_sessions.end())
+            continue;
+        Session &s = **it;
+        if (s.held.value(q.image) == q.lease)
+            s.held.remove(q.image);
+        if (outcome == Jobs::WriteOutcome::Done)
+            ++s.done;
+        else if (outcome == Jobs::WriteOutcome::Failed)
+            ++s.failed;
+        s.peer->send(QJsonObject{{QStringLiteral("type"), QStringLiteral("ack")},
+                                 {QStringLiteral("image"), static_cast<double>(q.image)},
+                                 {QStringLiteral("lease"), Protocol::leaseIdValue(q.lease)},
+                                 {QStringLiteral("outcome"), Jobs::outcomeName(outcome)}});
+    }
+    m_committed += static_cast<qint64>(queue.size());
+    m_dirty = true;
+    return true;
+}
+
+void Coordinator::release(Session &s, const QList<qint64> &images)
+{
+    if (images.isEmpty() || s.role != Protocol::Role::Agent)
+        return;
+    auto released = m_store->releaseLeases(s.name, images);
+    if (!released)
+        log(released.error().message);
+    for (qint64 id : images)
+        s.held.remove(id);
+    m_dirty = true;
+}
+
+void Coordinator::modelChunk(Session &s, const QJsonObject &m)
+{
+    const qint64 offset = integer(m, "offset");
+    QFile f(m_modelPath);
+    if (m_modelPath.isEmpty() || !f.open(QIODevice::ReadOnly)) {
+        reply(s, m, Protocol::error(QStringLiteral("model"), QStringLiteral("the coordinator cannot read the study's model weights %1").arg(m_modelPath)));
+        return;
+    }
+    if (offset > f.size()) {
+        reply(s, m, Protocol::error(QStringLiteral("model"), QStringLiteral("offset %1 is past the end of the weights").arg(offset)));
+        return;
+    }
+    f.seek(offset);
+    const QByteArray data = f.read(Protocol::kModelChunkBytes);
+    reply(s, m, QJsonObject{{QStringLiteral("type"), QStringLiteral("model-data")},
+                            {QStringLiteral("offset"), static_cast<double>(offset)},
+                            {QStringLiteral("size"), static_cast<double>(f.size())},
+                            {QStringLiteral("data"), QString::fromLatin1(data.toBase64())},
+                            {QStringLiteral("eof"), offset + data.size() >= f.size()}});
+}
+
+QJsonObject Coordinator::summary()
+{
+    QJsonObject out = message(QStringLiteral("summary"));
+    auto p = m_store->progress();
+    if (!p)
+        return Protocol::error(QStringLiteral("database"), p.error().message);
+    out.insert(QStringLiteral("pending"), static_cast<double>(p->pending));
+    out.insert(QStringLiteral("leased"), static_cast<double>(p->leased));
+    out.insert(QStringLiteral("done"), static_cast<double>(p->done));
+    out.insert(QStringLiteral("failed"), static_cast<double>(p->failed));
+    out.insert(QStringLiteral("total"), static_cast<double>(p->total()));
+    out.insert(QStringLiteral("run"), p->run);
+    out.insert(QStringLiteral("images_per_minute"), p->imagesPerMinute);
+    out.insert(QStringLiteral("eta_seconds"), static_cast<double>(p->etaSeconds));
+    QJsonArray errors;
+    for (const auto &[category, count] : p->topErrors)
+        errors.append(QJsonObject{{QStringLiteral("category"), category}, {QStringLiteral("images"), static_cast<double>(count)}});
+    out.insert(QStringLiteral("top_errors"), errors);
+    out.insert(QStringLiteral("model"), m_settings.modelName());
+    out.insert(QStringLiteral("classes"), QJsonArray::fromStringList(m_settings.classNames()));
+    out.insert(QStringLiteral("agents"), agentSessions());
+    return out;
+}
+
+QJsonArray Coordinator::workers() const
+{
+    QJsonArray out;
+    for (const auto &s : m_sessions) {
+        if (s->role != Protocol::Role::Agent)
+            continue;
+        out.append(QJsonObject{{QStringLiteral("name"), s->name},
+                               {QStringLiteral("host"), s->host},
+                               {QStringLiteral("device"), s->device},
+                               {QStringLiteral("threads"), s->threads},
+                               {QStringLiteral("version"), s->version},
+                               {QStringLiteral("address"), s->peer->address()},
+                               {QStringLiteral("connected_at"), static_cast<double>(s->connectedAt)},
+                               {QStringLiteral("last_heartbeat"), static_cast<double>(s->lastHeartbeat)},
+                               {QStringLiteral("held"), static_cast<double>(s->held.size())},
+                               {QStringLiteral("done"), static_cast<double>(s->done)},
+                               {QStringLiteral("failed"), static_cast<double>(s->failed)},
+                               {QStringLiteral("state"), s->draining ? QStringLiteral("draining") : QStringLiteral("working")},
+                               {QStringLiteral("stats"), s->stats}});
+    }
+    return out;
+}
+
+void Coordinator::admin(Session &s, const QJsonObject &m)
+{
+    const QString t = type(m);
+    if (t == QLatin1StringView("summary")) {
+        reply(s, m, summary());
+    } else if (t == QLatin1StringView("workers")) {
+        reply(s, m, QJsonObject{{QStringLiteral("type"), QStringLiteral("workers")}, {QStringLiteral("workers"), workers()}});
+    } else if (t == QLatin1StringView("results") || t == QLatin1StringView("errors")) {
+        const qint64 after = integer(m, "after");
+        const int limit = m.contains(QStringLiteral("limit")) ? static_cast<int>(integer(m, "limit")) : 100;
+        QJsonArray rows;
+        qint64 last = after;
+        if (t == QLatin1StringView("results")) {
+            auto page = m_store->resultsPage(after, limit);
+            if (!page) {
+                reply(s, m, Protocol::error(QStringLiteral("database"), page.error().message));
+                return;
+            }
+            for (const auto &r : *page) {
+                QJsonArray composition;
+                for (float v : r.composition)
+                    composition.append(static_cast<double>(v));
+                rows.append(QJsonObject{{QStringLiteral("image"), static_cast<double>(r.imageId)},
+                                        {QStringLiteral("location"), r.location},
+                                        {QStringLiteral("width"), r.width},
+                                        {QStringLiteral("height"), r.height},
+                                        {QStringLiteral("composition"), composition},
+                                        {QStringLiteral("label"), r.labelPath},
+                                        {QStringLiteral("at"), static_cast<double>(r.atMs)}});
+                last = r.imageId;
+            }
+        } else {
+            std::optional<ErrorCategory> category;
+            if (m.contains(QStringLiteral("category"))) {
+                category = categoryFromName(m.value(QStringLiteral("category")).toString());
+                if (!category) {
+                    reply(s, m, Protocol::error(QStringLiteral("malformed"), QStringLiteral("unknown error category")));
+                    return;
+                }
+            }
+            auto page = m_store->failedImages(category, after, limit);
+            if (!page) {
+                reply(s, m, Protocol::error(QStringLiteral("database"), page.error().message));
+                return;
+            }
+            for (const auto &r : *page) {
+                rows.append(QJsonObject{{QStringLiteral("image"), static_cast<double>(r.imageId)},
+                                        {QStringLiteral("location"), r.location},
+                                        {QStringLiteral("category"), r.category},
+                                        {QStringLiteral("message"), r.message},
+                                        {QStringLiteral("worker"), r.worker},
+                                        {QStringLiteral("at"), static_cast<double>(r.atMs)}});
+                last = r.imageId;
+            }
+        }
+        QJsonObject page{{QStringLiteral("type"), t}, {QStringLiteral("rows"), rows}};
+        // The key of the next page; absent on the last one.
+        if (rows.size() == limit)
+            page.insert(QStringLiteral("next"), static_cast<double>(last));
+        reply(s, m, page);
+    } else if (t == QLatin1StringView("retry")) {
+        std::optional<ErrorCategory> category;
+        if (m.contains(QStringLiteral("category")))
+            category = categoryFromName(m.value(QStringLiteral("category")).toString());
+        auto n = m_store->retryFailed(category);
+        if (!n)
+            reply(s, m, Protocol::error(QStringLiteral("database"), n.error().message));
+        else
+            reply(s, m, QJsonObject{{QStringLiteral("type"), QStringLiteral("ok")}, {QStringLiteral("count"), static_cast<double>(*n)}});
+        m_dirty = true;
+    } else if (t == QLatin1StringView("drain") || t == QLatin1StringView("stop")) {
+        Session *agent = sessionNamed(m.value(QStringLiteral("worker")).toString());
+        if (!agent) {
+            reply(s, m, Protocol::error(QStringLiteral("missing"), QStringLiteral("no agent of that name is connected")));
+            return;
+        }
+        agent->draining = true;
+        agent->peer->send(message(t));
+        m_dirty = true;
+        reply(s, m, message(QStringLiteral("ok")));
+    } else if (t == QLatin1StringView("subscribe")) {
+        s.subscribeMs = m.contains(QStringLiteral("interval")) ? static_cast<int>(integer(m, "interval")) : 500;
+        reply(s, m, message(QStringLiteral("ok")));
+    }
+}
+
+void Coordinator::drainAll()
+{
+    for (const auto &s : m_sessions) {
+        if (s->role == Protocol::Role::Agent && !s->draining) {
+            s->draining = true;
+            s->peer->send(message(QStringLiteral("drain")));
+        }
+    }
+}
+
+int Coordinator::agentSessions() const
+{
+    return static_cast<int>(std::count_if(m_sessions.begin(), m_sessions.end(), [](const auto &s) { return s->role == Protocol::Role::Agent; }));
+}
+
+Coordinator::Session *Coordinator::sessionNamed(const QString &name)
+{
+    for (const auto &s : m_sessions)
+        if (s->role == Protocol::Role::Agent && s->name == name)
+            return s.get();
+    return nullptr;
+}
+
+void Coordinator::sweep()
+{
+    if (!m_store)
+        return;
+    auto expired = m_store->expireLeases();
+    if (!expired) {
+        log(expired.error().message);
+        return;
+    }
+    if (expired->returnedToPending || expired->failed) {
+        log(QStringLiteral("leases expired: %1 images pending again, %2 failed (worker lost too often)")
+                .arg(expired->returnedToPending)
+                .arg(expired->failed));
+        m_dirty = true;
+    }
+}
+
+void Coordinator::tick()
+{
+    if (!m_dirty)
+        return;
+    m_dirty = false;
+    Q_EMIT changed();
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    QJsonObject pushed;
+    for (const auto &s : m_sessions) {
+        if (s->role != Protocol::Role::Admin || s->subscribeMs <= 0)
+            continue;
+        if (now - s->lastPush < s->subscribeMs) {
+            m_dirty = true;  // this subscriber hears about it on a later tick
+            continue;
+        }
+        if (pushed.isEmpty()) {
+            pushed = summary();
+            pushed.insert(QStringLiteral("type"), QStringLiteral("changed"));
+        }
+        s->lastPush = now;
+        s->peer->send(pushed);
+    }
+}
+
+void Coordinator::log(const QString &line)
+{
+    Q_EMIT logged(line);
+}
+
+} // namespace SegScale::Cluster
