@@ -286,9 +286,12 @@ void Agent::onMessage(const QJsonObject &m)
         part.write(data);
         part.close();
         if (m.value(QStringLiteral("eof")).toBool()) {
-            const QString complete = m_modelPartPath.chopped(5);  // ".part"
-            QFile::remove(complete);
-            QFile::rename(m_modelPartPath, complete);
+            // Several agents on one machine may share the cache: each downloads to a
+            // file of its own and the first complete one is renamed into place (both are
+            // checked against the study's fingerprint before use).
+            const QString complete = m_modelPartPath.left(m_modelPartPath.lastIndexOf(QStringLiteral(".part-")));
+            if (!QFile::rename(m_modelPartPath, complete))
+                QFile::remove(m_modelPartPath);
             log(QStringLiteral("model fetched from the coordinator (%1 bytes)").arg(QFileInfo(complete).size()));
             if (auto r = prepareModel(); !r) {
                 m_refused = true;
@@ -376,7 +379,7 @@ Result<void> Agent::prepareModel()
             return Error{ErrorCategory::Model, QStringLiteral("the study's model card is unusable: ") + fromStudy.error().message};
         if (!QDir().mkpath(dir))
             return Error{ErrorCategory::Unreadable, QStringLiteral("cannot create the model cache %1").arg(dir)};
-        m_modelPartPath = fromStudy->weightsPath() + QStringLiteral(".part");
+        m_modelPartPath = fromStudy->weightsPath() + QStringLiteral(".part-") + QString::number(QCoreApplication::applicationPid());
         if (!fromStudy->randomInit && !QFileInfo::exists(fromStudy->weightsPath()))
             return Error{ErrorCategory::Missing, QStringLiteral("not cached")};
         card = std::move(fromStudy);

@@ -1,0 +1,517 @@
+// The distributed scheme with real processes on 127.0.0.1: `segscale serve` on a real
+// SQLite study and `segscale agent` processes with the real model. Three agents finish a
+// study; an agent killed -9 mid-lease has its images redone by another after expiry; the
+// coordinator killed -9 and restarted loses no acknowledged result and its agents come
+// back by themselves; a wrong token gets nothing; an agent token cannot use admin
+// messages; malformed, oversized and wrong-version messages close that connection only;
+// a model that is not the study's is refused by hash.
+
+#include "common/clirun.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <QElapsedTimer>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRandomGenerator>
+#include <QRegularExpression>
+#include <QSqlDatabase>
+#include <QSqlQuery>
+#include <QWebSocket>
+#include <QtTest>
+
+#include <csignal>
+#include <map>
+#include <memory>
+
+using SegScale::Testing::runCli;
+
+namespace {
+
+QString cli()
+{
+    return qEnvironmentVariable("SEGSCALE_CLI");
+}
+
+QString modelDir()
+{
+    return qEnvironmentVariable("SEGSCALE_SHARED_DIR") + QStringLiteral("/models/espnet-cityscapes");
+}
+
+// A read-only look at the study while processes work on it.
+struct StudyView {
+    QString path;
+    template <typename F>
+    void query(const QString &sql, F &&row) const
+    {
+        const QString name = QStringLiteral("view-%1").arg(QRandomGenerator::global()->generate());
+        {
+            QSqlDatabase c = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+            c.setDatabaseName(path);
+            c.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000;QSQLITE_OPEN_READONLY"));
+            if (c.open()) {
+                QSqlQuery q(c);
+                if (q.exec(sql))
+                    while (q.next())
+                        row(q);
+            }
+            c.close();
+        }
+        QSqlDatabase::removeDatabase(name);
+    }
+    std::map<qint64, qint64> results() const  // image id -> created_at
+    {
+        std::map<qint64, qint64> out;
+        query(QStringLiteral("SELECT image_id, created_at FROM results"), [&](QSqlQuery &q) { out[q.value(0).toLongLong()] = q.value(1).toLongLong(); });
+        return out;
+    }
+    qint64 count(const QString &sql) const
+    {
+        qint64 n = -1;
+        query(sql, [&](QSqlQuery &q) { n = q.value(0).toLongLong(); });
+        return n;
+    }
+    qint64 resultRows() const { return count(QStringLiteral("SELECT COUNT(*) FROM results")); }
+    qint64 inState(int state) const { return count(QStringLiteral("SELECT COUNT(*) FROM images WHERE state = %1").arg(state)); }
+};
+
+// `segscale serve` as a child process; learns its port from its first line.
+class Serve {
+public:
+    // Its stderr goes to logFile, read back whenever asked (no event loop needed).
+    bool start(const QStringList &args, const QString &logFile, int port = 0)
+    {
+        m_args = args;
+        m_logFile = logFile;
+        QFile::remove(logFile);
+        m_process = std::make_unique<QProcess>();
+        m_process->setStandardErrorFile(logFile);
+        m_process->start(cli(), QStringList{QStringLiteral("serve")} + args +
+                                    QStringList{QStringLiteral("--listen"), QStringLiteral("127.0.0.1:%1").arg(port)});
+        QElapsedTimer t;
+        t.start();
+        static const QRegularExpression served(QStringLiteral("on ws://127\\.0\\.0\\.1:(\\d+)"));
+        while (t.elapsed() < 30000) {
+            QThread::msleep(50);
+            const auto match = served.match(log());
+            if (match.hasMatch()) {
+                m_port = match.captured(1).toInt();
+                return true;
+            }
+            if (m_process->state() == QProcess::NotRunning)
+                return false;
+        }
+        return false;
+    }
+    void kill9()
+    {
+        ::kill(static_cast<pid_t>(m_process->processId()), SIGKILL);
+        m_process->waitForFinished(10000);
+    }
+    int terminate()
+    {
+        m_process->terminate();
+        m_process->waitForFinished(60000);
+        return m_process->exitStatus() == QProcess::NormalExit ? m_process->exitCode() : -1;
+    }
+    QString log() const
+    {
+        QFile f(m_logFile);
+        return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
+    }
+    int port() const { return m_port; }
+    QString url() const { return QStringLiteral("ws://127.0.0.1:%1").arg(m_port); }
+    ~Serve()
+    {
+        if (m_process && m_process->state() != QProcess::NotRunning) {
+            m_process->kill();
+            m_process->waitForFinished(5000);
+        }
+    }
+
+private:
+    std::unique_ptr<QProcess> m_process;
+    QStringList m_args;
+    QString m_logFile;
+    int m_port = 0;
+};
+
+struct AgentProcess {
+    std::unique_ptr<QProcess> process = std::make_unique<QProcess>();
+    ~AgentProcess()
+    {
+        if (process->state() != QProcess::NotRunning) {
+            process->kill();
+            process->waitForFinished(5000);
+        }
+    }
+    int wait(int ms)
+    {
+        if (!process->waitForFinished(ms))
+            return -2;
+        return process->exitStatus() == QProcess::NormalExit ? process->exitCode() : -1;
+    }
+    QString err() { return QString::fromUtf8(process->readAllStandardError()); }
+};
+
+// A raw WebSocket client for what no well-behaved agent sends.
+class RawClient {
+public:
+    bool open(const QString &url)
+    {
+        QObject::connect(&m_socket, &QWebSocket::textMessageReceived, &m_socket, [this](const QString &t) {
+            m_received.append(QJsonDocument::fromJson(t.toUtf8()).object());
+        });
+        QObject::connect(&m_socket, &QWebSocket::disconnected, &m_socket, [this] { m_closed = true; });
+        m_socket.open(QUrl(url));
+        return waitFor([&] { return m_socket.state() == QAbstractSocket::ConnectedState; });
+    }
+    void sendText(const QString &text) { m_socket.sendTextMessage(text); }
+    void send(const QJsonObject &o) { sendText(QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact))); }
+    // The next message of this type (error included).
+    QJsonObject next(const QString &type, int ms = 10000)
+    {
+        QJsonObject found;
+        waitFor([&] {
+            for (qsizetype i = 0; i < m_received.size(); ++i) {
+                const QString t = m_received[i].value(QStringLiteral("type")).toString();
+                if (t == type || t == QLatin1StringView("error")) {
+                    found = m_received.takeAt(i);
+                    return true;
+                }
+            }
+            return false;
+        }, ms);
+        return found;
+    }
+    bool waitClosed(int ms = 10000) { return waitFor([&] { return m_closed; }, ms); }
+    bool closed() const { return m_closed; }
+
+private:
+    template <typename F>
+    static bool waitFor(F &&done, int ms = 10000)
+    {
+        QElapsedTimer t;
+        t.start();
+        while (!done()) {
+            if (t.elapsed() > ms)
+                return false;
+            QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+            QThread::msleep(5);
+        }
+        return true;
+    }
+    QWebSocket m_socket;
+    QList<QJsonObject> m_received;
+    bool m_closed = false;
+};
+
+QJsonObject hello(const QString &role, const QString &token, int protocol = 1)
+{
+    return QJsonObject{{QStringLiteral("type"), QStringLiteral("hello")}, {QStringLiteral("protocol"), protocol},
+                       {QStringLiteral("role"), role}, {QStringLiteral("token"), token}, {QStringLiteral("name"), QStringLiteral("raw")}};
+}
+
+} // namespace
+
+class TestCluster : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+    QString m_images;
+    QString m_token, m_adminToken, m_badToken;
+    int m_count = 0;
+
+    QString path(const QString &name) const { return m_dir.filePath(name); }
+
+    QString writeToken(const QString &name)
+    {
+        const QString token = QString::fromLatin1(QByteArray::number(QRandomGenerator::global()->generate64(), 16).repeated(2));
+        QFile f(path(name));
+        if (!f.open(QIODevice::WriteOnly))
+            return {};
+        f.write(token.toLatin1() + '\n');
+        return token;
+    }
+
+    // A fresh study over the test images; returns its path.
+    QString makeStudy(const QString &name)
+    {
+        const QString db = path(name);
+        auto created = runCli(cli(), {QStringLiteral("study"), QStringLiteral("create"), db, QStringLiteral("--model"), modelDir(),
+                                      QStringLiteral("--scales"), QStringLiteral("1"), QStringLiteral("--base-size"), QStringLiteral("128"),
+                                      QStringLiteral("--crop"), QStringLiteral("128"), QStringLiteral("--no-flip")},
+                              60000);
+        if (created.code != 0)
+            qWarning() << created.err;
+        auto added = runCli(cli(), {QStringLiteral("study"), QStringLiteral("add"), db, m_images}, 60000);
+        if (added.code != 0)
+            qWarning() << added.err;
+        return created.code == 0 && added.code == 0 ? db : QString();
+    }
+
+    QStringList serveArgs(const QString &db, int leaseSeconds = 30) const
+    {
+        return {db, QStringLiteral("--token-file"), path(QStringLiteral("agent.token")), QStringLiteral("--admin-token-file"),
+                path(QStringLiteral("admin.token")), QStringLiteral("--lease-seconds"), QString::number(leaseSeconds),
+                QStringLiteral("--out"), path(QStringLiteral("outputs"))};
+    }
+
+    std::unique_ptr<AgentProcess> startAgent(const Serve &serve, const QString &name, const QStringList &extra = {})
+    {
+        auto a = std::make_unique<AgentProcess>();
+        a->process->start(cli(), QStringList{QStringLiteral("agent"), QStringLiteral("--connect"), serve.url(), QStringLiteral("--token-file"),
+                                             path(QStringLiteral("agent.token")), QStringLiteral("--name"), name, QStringLiteral("--threads"),
+                                             QStringLiteral("1"), QStringLiteral("--model-cache"), path(QStringLiteral("cache"))} +
+                                     extra);
+        return a;
+    }
+
+    static bool waitUntil(const std::function<bool()> &done, int ms)
+    {
+        QElapsedTimer t;
+        t.start();
+        while (!done()) {
+            if (t.elapsed() > ms)
+                return false;
+            QThread::msleep(100);
+        }
+        return true;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        if (cli().isEmpty() || !QFile::exists(cli()))
+            QSKIP("SEGSCALE_CLI is not set: build the segscale target");
+        if (!QFile::exists(modelDir() + QStringLiteral("/model.json")))
+            QSKIP("../shared/models/espnet-cityscapes is not available");
+        m_images = path(QStringLiteral("images"));
+        QVERIFY(QDir().mkpath(m_images));
+        const QDir streets(qEnvironmentVariable("SEGSCALE_SHARED_DIR") + QStringLiteral("/samples/streets"));
+        const QStringList photos = streets.entryList({QStringLiteral("*.jpg")}, QDir::Files, QDir::Name);
+        QVERIFY(photos.size() >= 6);
+        for (int i = 0; i < 40; ++i) {
+            cv::Mat img = cv::imread(streets.filePath(photos[i % photos.size()]).toStdString());
+            QVERIFY(!img.empty());
+            cv::resize(img, img, cv::Size(160 + 8 * (i % 4), 120), 0, 0, cv::INTER_AREA);
+            QVERIFY(cv::imwrite(QStringLiteral("%1/p%2.jpg").arg(m_images).arg(i, 2, 10, QLatin1Char('0')).toStdString(), img));
+        }
+        m_count = 40;
+        m_token = writeToken(QStringLiteral("agent.token"));
+        m_adminToken = writeToken(QStringLiteral("admin.token"));
+        m_badToken = writeToken(QStringLiteral("bad.token"));
+        QVERIFY(!m_token.isEmpty() && !m_adminToken.isEmpty());
+    }
+
+    void threeAgentsFinishAStudy()
+    {
+        const QString db = makeStudy(QStringLiteral("three.db"));
+        QVERIFY(!db.isEmpty());
+        Serve serve;
+        QVERIFY2(serve.start(serveArgs(db), path(QStringLiteral("serve.log"))), qPrintable(serve.log()));
+        std::vector<std::unique_ptr<AgentProcess>> agents;
+        for (int i = 0; i < 3; ++i)
+            agents.push_back(startAgent(serve, QStringLiteral("agent-%1").arg(i)));
+        qint64 reported = 0;
+        for (auto &a : agents) {
+            const int code = a->wait(240000);
+            const QString err = a->err();
+            QVERIFY2(code == 0, qPrintable(err));
+            static const QRegularExpression summary(QStringLiteral("no work left \\((\\d+) done"));
+            const auto m = summary.match(err);
+            QVERIFY2(m.hasMatch(), qPrintable(err));
+            reported += m.captured(1).toLongLong();
+        }
+        const StudyView view{db};
+        QCOMPARE(view.resultRows(), qint64(m_count));
+        QCOMPARE(view.inState(2), qint64(m_count));
+        QCOMPARE(reported, qint64(m_count));  // acknowledged results, none counted twice
+        // Label maps are keyed by dataset id: labels/<dataset>/<path>.png
+        QVERIFY(QFile::exists(path(QStringLiteral("outputs/labels/1/p00.jpg.png"))));
+        QCOMPARE(serve.terminate(), 0);
+    }
+
+    void killedAgentsImagesAreRedoneByAnother()
+    {
+        const QString db = makeStudy(QStringLiteral("killagent.db"));
+        QVERIFY(!db.isEmpty());
+        Serve serve;
+        QVERIFY2(serve.start(serveArgs(db, 3), path(QStringLiteral("serve.log"))), qPrintable(serve.log()));
+        const StudyView view{db};
+        auto victim = startAgent(serve, QStringLiteral("victim"), {QStringLiteral("--prefetch"), QStringLiteral("8")});
+        // Kill it once it has committed something and still holds leases.
+        QVERIFY(waitUntil([&] { return view.resultRows() >= 2 && view.inState(1) > 0; }, 120000));
+        ::kill(static_cast<pid_t>(victim->process->processId()), SIGKILL);
+        victim->process->waitForFinished(5000);
+        const qint64 heldByVictim = view.inState(1);
+        QVERIFY(heldByVictim > 0);
+        auto rescuer = startAgent(serve, QStringLiteral("rescuer"));
+        const int code = rescuer->wait(240000);
+        QVERIFY2(code == 0, qPrintable(rescuer->err()));
+        QCOMPARE(view.resultRows(), qint64(m_count));
+        QCOMPARE(view.inState(2), qint64(m_count));
+        // The victim's leased images went back after expiry, each recorded as such.
+        const qint64 expired = view.count(QStringLiteral("SELECT COUNT(DISTINCT image_id) FROM errors WHERE message LIKE 'lease of worker victim expired%'"));
+        QVERIFY2(expired >= heldByVictim, qPrintable(QStringLiteral("%1 expired, %2 held").arg(expired).arg(heldByVictim)));
+        QVERIFY(serve.log().contains(QStringLiteral("leases expired")));
+    }
+
+    void coordinatorKilledAndRestartedLosesNothing()
+    {
+        const QString db = makeStudy(QStringLiteral("killserve.db"));
+        QVERIFY(!db.isEmpty());
+        auto serve = std::make_unique<Serve>();
+        QVERIFY2(serve->start(serveArgs(db), path(QStringLiteral("serve.log"))), qPrintable(serve->log()));
+        const int port = serve->port();
+        const StudyView view{db};
+        auto a = startAgent(*serve, QStringLiteral("a"));
+        auto b = startAgent(*serve, QStringLiteral("b"));
+        QVERIFY(waitUntil([&] { return view.resultRows() >= 6; }, 120000));
+        serve->kill9();
+        const auto committed = view.results();
+        QVERIFY(committed.size() >= 6 && committed.size() < size_t(m_count));
+        QThread::msleep(1500);
+        serve = std::make_unique<Serve>();
+        QVERIFY2(serve->start(serveArgs(db), path(QStringLiteral("serve-restarted.log")), port), qPrintable(serve->log()));
+        QCOMPARE(a->wait(240000), 0);
+        QCOMPARE(b->wait(240000), 0);
+        const auto all = view.results();
+        QCOMPARE(qint64(all.size()), qint64(m_count));
+        QCOMPARE(view.inState(2), qint64(m_count));
+        for (const auto &[image, createdAt] : committed) {
+            QVERIFY(all.count(image));
+            QCOMPARE(all.at(image), createdAt);  // never recomputed
+        }
+    }
+
+    void wrongTokenGetsNothing()
+    {
+        const QString db = makeStudy(QStringLiteral("token.db"));
+        QVERIFY(!db.isEmpty());
+        Serve serve;
+        QVERIFY2(serve.start(serveArgs(db), path(QStringLiteral("serve.log"))), qPrintable(serve.log()));
+        AgentProcess a;
+        a.process->start(cli(), {QStringLiteral("agent"), QStringLiteral("--connect"), serve.url(), QStringLiteral("--token-file"),
+                                 path(QStringLiteral("bad.token")), QStringLiteral("--name"), QStringLiteral("intruder")});
+        QCOMPARE(a.wait(60000), 2);
+        QVERIFY(a.err().contains(QStringLiteral("token is not accepted")));
+        const StudyView view{db};
+        QCOMPARE(view.inState(1), qint64(0));
+        QCOMPARE(view.count(QStringLiteral("SELECT COUNT(*) FROM workers WHERE name = 'intruder'")), qint64(0));
+
+        RawClient raw;
+        QVERIFY(raw.open(serve.url()));
+        raw.send(hello(QStringLiteral("agent"), m_badToken));
+        QCOMPARE(raw.next(QStringLiteral("welcome")).value(QStringLiteral("code")).toString(), QStringLiteral("auth"));
+        QVERIFY(raw.waitClosed());
+    }
+
+    void agentTokenCannotUseAdminMessages()
+    {
+        const QString db = makeStudy(QStringLiteral("admin.db"));
+        QVERIFY(!db.isEmpty());
+        Serve serve;
+        QVERIFY2(serve.start(serveArgs(db), path(QStringLiteral("serve.log"))), qPrintable(serve.log()));
+        {
+            RawClient asAdmin;
+            QVERIFY(asAdmin.open(serve.url()));
+            asAdmin.send(hello(QStringLiteral("admin"), m_token));
+            QCOMPARE(asAdmin.next(QStringLiteral("welcome")).value(QStringLiteral("code")).toString(), QStringLiteral("auth"));
+            QVERIFY(asAdmin.waitClosed());
+        }
+        {
+            RawClient agent;
+            QVERIFY(agent.open(serve.url()));
+            agent.send(hello(QStringLiteral("agent"), m_token));
+            QCOMPARE(agent.next(QStringLiteral("welcome")).value(QStringLiteral("type")).toString(), QStringLiteral("welcome"));
+            agent.send(QJsonObject{{QStringLiteral("type"), QStringLiteral("summary")}});
+            const QJsonObject e = agent.next(QStringLiteral("summary"));
+            QCOMPARE(e.value(QStringLiteral("type")).toString(), QStringLiteral("error"));
+            QVERIFY(e.value(QStringLiteral("message")).toString().contains(QStringLiteral("not allowed")));
+            QVERIFY(agent.waitClosed());
+        }
+        {
+            RawClient admin;
+            QVERIFY(admin.open(serve.url()));
+            admin.send(hello(QStringLiteral("admin"), m_adminToken));
+            QCOMPARE(admin.next(QStringLiteral("welcome")).value(QStringLiteral("role")).toString(), QStringLiteral("admin"));
+            admin.send(QJsonObject{{QStringLiteral("type"), QStringLiteral("summary")}, {QStringLiteral("id"), 7}});
+            const QJsonObject s = admin.next(QStringLiteral("summary"));
+            QCOMPARE(s.value(QStringLiteral("id")).toInt(), 7);
+            QCOMPARE(s.value(QStringLiteral("total")).toInt(), m_count);
+            QCOMPARE(s.value(QStringLiteral("pending")).toInt(), m_count);
+            admin.send(QJsonObject{{QStringLiteral("type"), QStringLiteral("lease")}, {QStringLiteral("n"), 1}});
+            QCOMPARE(admin.next(QStringLiteral("grant")).value(QStringLiteral("type")).toString(), QStringLiteral("error"));
+        }
+    }
+
+    void badMessagesCloseOnlyTheirConnection()
+    {
+        const QString db = makeStudy(QStringLiteral("malformed.db"));
+        QVERIFY(!db.isEmpty());
+        Serve serve;
+        QVERIFY2(serve.start(serveArgs(db), path(QStringLiteral("serve.log"))), qPrintable(serve.log()));
+        // A healthy agent works throughout.
+        auto worker = startAgent(serve, QStringLiteral("steady"));
+        const QStringList bad{QStringLiteral("this is not json"), QStringLiteral("[1,2,3]"), QStringLiteral("{\"type\":42}"),
+                              QStringLiteral("{\"type\":\"lease\",\"n\":5}"),  // before hello
+                              QString::fromLatin1(QJsonDocument(hello(QStringLiteral("agent"), m_token, 99)).toJson(QJsonDocument::Compact)),
+                              QStringLiteral("{\"type\":\"hello\",\"protocol\":1,\"role\":\"agent\",\"token\":") + QString(5 * 1024 * 1024, QLatin1Char('7')) + QStringLiteral("}")};
+        for (const QString &text : bad) {
+            RawClient raw;
+            QVERIFY(raw.open(serve.url()));
+            raw.sendText(text);
+            QVERIFY2(raw.waitClosed(), qPrintable(text.left(60)));
+        }
+        {
+            // Well-formed hello, then a result with a composition of the wrong type.
+            RawClient raw;
+            QVERIFY(raw.open(serve.url()));
+            raw.send(hello(QStringLiteral("agent"), m_token));
+            QCOMPARE(raw.next(QStringLiteral("welcome")).value(QStringLiteral("type")).toString(), QStringLiteral("welcome"));
+            raw.sendText(QStringLiteral("{\"type\":\"result\",\"image\":1,\"lease\":\"5\",\"width\":1,\"height\":1,\"composition\":\"x\"}"));
+            QCOMPARE(raw.next(QStringLiteral("ack")).value(QStringLiteral("code")).toString(), QStringLiteral("malformed"));
+            QVERIFY(raw.waitClosed());
+        }
+        QCOMPARE(worker->wait(240000), 0);
+        const StudyView view{db};
+        QCOMPARE(view.inState(2), qint64(m_count));
+        QCOMPARE(serve.terminate(), 0);
+    }
+
+    void modelThatIsNotTheStudysIsRefused()
+    {
+        const QString db = makeStudy(QStringLiteral("model.db"));
+        QVERIFY(!db.isEmpty());
+        // A copy of the model with one byte of its weights changed.
+        const QString copy = path(QStringLiteral("damaged-model"));
+        QVERIFY(QDir().mkpath(copy));
+        for (const QString &f : QDir(modelDir()).entryList(QDir::Files)) {
+            QVERIFY(QFile::copy(modelDir() + QLatin1Char('/') + f, copy + QLatin1Char('/') + f));
+            QFile::setPermissions(copy + QLatin1Char('/') + f, QFile::ReadOwner | QFile::WriteOwner);
+        }
+        QFile weights(copy + QStringLiteral("/model.pt"));
+        QVERIFY(weights.open(QIODevice::ReadWrite));
+        weights.seek(weights.size() / 2);
+        const char c = weights.peek(1).at(0);
+        weights.write(QByteArray(1, static_cast<char>(c ^ 0x5a)));
+        weights.close();
+
+        Serve serve;
+        QVERIFY2(serve.start(serveArgs(db), path(QStringLiteral("serve.log"))), qPrintable(serve.log()));
+        auto agent = startAgent(serve, QStringLiteral("damaged"), {QStringLiteral("--model"), copy});
+        QCOMPARE(agent->wait(120000), 2);
+        QVERIFY(agent->err().contains(QStringLiteral("is not the study's")));
+        const StudyView view{db};
+        QCOMPARE(view.resultRows(), qint64(0));
+        // The same agent with the study's model fetched from the coordinator works.
+        auto good = startAgent(serve, QStringLiteral("fetched"));
+        QCOMPARE(good->wait(240000), 0);
+        QCOMPARE(view.resultRows(), qint64(m_count));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCluster)
+#include "tst_cluster.moc"
