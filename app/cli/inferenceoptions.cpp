@@ -137,30 +137,6 @@ Result<qint64> parseByteSize(const QString &text)
     return static_cast<qint64>(value * static_cast<double>(unit));
 }
 
-Result<Pipeline::Precision> parsePrecision(const QString &text)
-{
-    if (text == QLatin1StringView("fp32") || text == QLatin1StringView("float32"))
-        return Pipeline::Precision::Float32;
-    if (text == QLatin1StringView("fp16") || text == QLatin1StringView("float16") || text == QLatin1StringView("half"))
-        return Pipeline::Precision::Float16;
-    if (text == QLatin1StringView("bf16") || text == QLatin1StringView("bfloat16"))
-        return Pipeline::Precision::BFloat16;
-    return Error{ErrorCategory::Usage, QStringLiteral("--precision must be fp32, fp16 or bf16, not \"%1\"").arg(text)};
-}
-
-QString precisionName(Pipeline::Precision p)
-{
-    switch (p) {
-    case Pipeline::Precision::Float16:
-        return QStringLiteral("fp16");
-    case Pipeline::Precision::BFloat16:
-        return QStringLiteral("bf16");
-    case Pipeline::Precision::Float32:
-        break;
-    }
-    return QStringLiteral("fp32");
-}
-
 Result<std::shared_ptr<const Model::Network>> loadNetwork(const Model::ModelCard &card, const Pipeline::SegmentOptions &o)
 {
     Model::LoadOptions load;

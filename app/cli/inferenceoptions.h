@@ -23,8 +23,9 @@ Result<Pipeline::SegmentOptions> readInferenceOptions(const QCommandLineParser &
 Result<QList<double>> parseScales(const QString &text);
 // "6G", "1500M", "512MiB", "2000000000": bytes (K, M, G, T are powers of 1024).
 Result<qint64> parseByteSize(const QString &text);
-Result<Pipeline::Precision> parsePrecision(const QString &text);
-QString precisionName(Pipeline::Precision p);
+// Precision words live with SegmentOptions in core (a study records them too).
+using Pipeline::parsePrecision;
+using Pipeline::precisionName;
 inline QString graphName(bool optimized) { return optimized ? QStringLiteral("optimized") : QStringLiteral("original"); }
 
 // --name VALUE where VALUE is one of a few words: sets target, or says which words are valid.
