@@ -13,13 +13,6 @@ bool cancelled(const std::atomic<bool> *flag)
     return flag && flag->load(std::memory_order_relaxed);
 }
 
-// Hidden files and folders (".thumbnails/", "._IMG_1.jpg" from macOS) are never images of
-// the study: the local walker always skipped them, and now the SFTP one does too.
-bool hidden(const QString &relativePath)
-{
-    return relativePath.startsWith(QLatin1Char('.')) || relativePath.contains(QLatin1StringView("/."));
-}
-
 } // namespace
 
 DatasetScanner::DatasetScanner(Jobs::JobStore &store, Storage::Storage &folder) : m_store(store), m_folder(folder) {}
@@ -35,8 +28,11 @@ Result<DatasetScanner::Stats> DatasetScanner::scan(const Dataset &dataset, const
     const QStringList include = dataset.include.isEmpty() ? defaultIncludes() : dataset.include;
     QList<Storage::FileEntry> files;
     if (dataset.singleFile.isEmpty()) {
-        // Exclusions are applied below rather than by list(), so that they can be counted.
-        auto listed = m_folder.list(QString(), include, {}, [&](qint64 found) {
+        // Hidden files and folders (".thumbnails/", macOS's "._IMG_1.jpg") are never images
+        // of the study: the local walker always left them out, and now the SFTP one does
+        // too (list() does not even enter hidden folders). The user's exclusions are
+        // applied below instead, so that they can be counted.
+        auto listed = m_folder.list(QString(), include, {QStringLiteral(".*")}, [&](qint64 found) {
             if (progress)
                 progress({Progress::Phase::Scanning, found, 0});
         });
@@ -55,8 +51,6 @@ Result<DatasetScanner::Stats> DatasetScanner::scan(const Dataset &dataset, const
     QList<Jobs::ImageEntry> entries;
     entries.reserve(files.size());
     for (const auto &f : files) {
-        if (hidden(f.path))
-            continue;
         if (!excludes.acceptsFile(f.path, f.path.section(QLatin1Char('/'), -1))) {
             ++stats.excluded;
             continue;

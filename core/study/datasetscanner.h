@@ -2,7 +2,7 @@
 // DatasetScanner: the one folder walker behind `study add`, for local and SFTP datasets
 // alike. It lists the dataset through a Storage rooted at the dataset's folder
 // (Storage::list does the include patterns), leaves out what the exclude patterns name
-// (PathFilter, counted) and hidden entries, records the storage and the dataset in the
+// (PathFilter, counted) and hidden entries (a single file named on purpose is kept), records the storage and the dataset in the
 // study and adds the images in batches, each its own transaction. Images the study
 // already holds are skipped, so scanning a folder again adds only new files.
 //
