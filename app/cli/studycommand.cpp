@@ -370,7 +370,8 @@ int add(const QStringList &args)
     Study::DatasetScanner scanner(**store, *d.folder);
     auto stats = scanner.scan(d.dataset, [&](const Study::DatasetScanner::Progress &progress) {
         if (progress.phase == Study::DatasetScanner::Progress::Phase::Scanning) {
-            scan.update(progress.done, 0);
+            if (progress.done > 0)  // no progress line for a folder with nothing to add
+                scan.update(progress.done, 0);
             return;
         }
         if (!adding) {
