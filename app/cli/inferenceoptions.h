@@ -3,6 +3,7 @@
 // read once, defaults from the model card.
 
 #include "base/result.h"
+#include "pipeline/precision.h"
 #include "pipeline/segmentoptions.h"
 
 #include <QCommandLineParser>
@@ -23,7 +24,6 @@ Result<Pipeline::SegmentOptions> readInferenceOptions(const QCommandLineParser &
 Result<QList<double>> parseScales(const QString &text);
 // "6G", "1500M", "512MiB", "2000000000": bytes (K, M, G, T are powers of 1024).
 Result<qint64> parseByteSize(const QString &text);
-// Precision words live with SegmentOptions in core (a study records them too).
 using Pipeline::parsePrecision;
 using Pipeline::precisionName;
 inline QString graphName(bool optimized) { return optimized ? QStringLiteral("optimized") : QStringLiteral("original"); }

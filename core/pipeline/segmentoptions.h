@@ -3,7 +3,6 @@
 // the GUI and a study's settings all fill the same struct (whisper_full_params style).
 // fromCard() takes the model's own defaults (scales, crop, base size, flip, stride).
 
-#include "base/result.h"
 #include "model/modelcard.h"
 
 #include <QList>
@@ -83,32 +82,6 @@ struct SegmentOptions {
         return o;
     }
 };
-
-// "fp32", "fp16", "bf16" (and their long spellings): how a precision is written on the
-// command line and in a study's settings. An unknown word is a Usage error.
-inline Result<Precision> parsePrecision(const QString &text)
-{
-    if (text == QLatin1StringView("fp32") || text == QLatin1StringView("float32"))
-        return Precision::Float32;
-    if (text == QLatin1StringView("fp16") || text == QLatin1StringView("float16") || text == QLatin1StringView("half"))
-        return Precision::Float16;
-    if (text == QLatin1StringView("bf16") || text == QLatin1StringView("bfloat16"))
-        return Precision::BFloat16;
-    return Error{ErrorCategory::Usage, QStringLiteral("--precision must be fp32, fp16 or bf16, not \"%1\"").arg(text)};
-}
-
-inline QString precisionName(Precision p)
-{
-    switch (p) {
-    case Precision::Float16:
-        return QStringLiteral("fp16");
-    case Precision::BFloat16:
-        return QStringLiteral("bf16");
-    case Precision::Float32:
-        break;
-    }
-    return QStringLiteral("fp32");
-}
 
 // "0.5,0.75,1,1.25": how scale lists are written on the command line and in reports.
 inline QString scalesText(const QList<double> &scales)

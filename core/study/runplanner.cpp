@@ -1,6 +1,7 @@
 #include "study/runplanner.h"
 
 #include "jobs/jobstore.h"
+#include "pipeline/precision.h"
 
 #include <QFileInfo>
 

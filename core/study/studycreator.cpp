@@ -2,7 +2,7 @@
 
 #include "jobs/jobstore.h"
 #include "model/modelregistry.h"
-#include "pipeline/segmentoptions.h"
+#include "pipeline/precision.h"
 
 #include <QFileInfo>
 
