@@ -6,25 +6,24 @@
 #include "command.h"
 #include "inferenceoptions.h"
 #include "jobs/jobstore.h"
-#include "jobs/studyexporter.h"
-#include "model/modelcard.h"
-#include "model/modelregistry.h"
 #include "pipeline/storagefetcher.h"
 #include "storage/credentials.h"
+#include "storage/localstorage.h"
+#include "study/datasetscanner.h"
+#include "study/studycreator.h"
+#include "study/studycsvexport.h"
+#include "study/studystatus.h"
 
 #include <QCommandLineParser>
-#include <QDir>
-#include <QDirIterator>
 #include <QElapsedTimer>
 #include <QFileInfo>
-#include <QRegularExpression>
-#include <QSaveFile>
 #include <QTextStream>
 #include <QUrl>
 
 #include <algorithm>
 #include <functional>
 #include <optional>
+#include <variant>
 
 namespace SegScale::Cli {
 
@@ -169,23 +168,10 @@ int create(const QStringList &args)
         return usageError(cmd, QStringLiteral("--model PATH is required"));
     if (p.isSet(flip) && p.isSet(noFlip))
         return usageError(cmd, QStringLiteral("--flip and --no-flip exclude each other"));
-    if (QFileInfo::exists(path))
-        return usageError(cmd, QStringLiteral("%1 already exists; a study is created once (use another file name)").arg(path));
-
-    auto card = Model::ModelCard::load(Model::ModelRegistry::resolveModelPath(p.value(model)));
-    if (!card)
-        return failure(cmd, card.error());
-    Jobs::StudySettings s;
-    s.modelCard = card->toJson();
-    // Where the model lives, so that `study run` can load it again (it checks the weights
-    // still have the recorded fingerprint).
-    s.modelCard[QStringLiteral("directory")] = card->directory;
-    s.scales = card->defaults.scales;
-    s.baseSize = card->defaults.baseSize;
-    s.crop = card->defaults.crop;
-    s.flip = card->defaults.flip;
-    s.strideRate = card->defaults.strideRate;
-    auto positiveInt = [&](const QCommandLineOption &o, int *target) {
+    Study::StudyCreator::Params params;
+    params.database = path;
+    params.model = p.value(model);
+    auto positiveInt = [&](const QCommandLineOption &o, std::optional<int> *target) {
         if (!p.isSet(o))
             return true;
         bool ok = false;
@@ -195,48 +181,41 @@ int create(const QStringList &args)
         *target = v;
         return true;
     };
-    if (!positiveInt(baseSize, &s.baseSize))
+    if (!positiveInt(baseSize, &params.baseSize))
         return usageError(cmd, QStringLiteral("--base-size wants a positive integer, not \"%1\"").arg(p.value(baseSize)));
-    if (!positiveInt(crop, &s.crop))
+    if (!positiveInt(crop, &params.crop))
         return usageError(cmd, QStringLiteral("--crop wants a positive integer, not \"%1\"").arg(p.value(crop)));
-    if (!positiveInt(batch, &s.batch))
+    if (!positiveInt(batch, &params.batch))
         return usageError(cmd, QStringLiteral("--batch wants a positive integer, not \"%1\"").arg(p.value(batch)));
     if (p.isSet(scales)) {
-        s.scales.clear();
+        QList<double> list;
         for (const QString &part : p.value(scales).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
             bool ok = false;
             const double v = part.trimmed().toDouble(&ok);
             if (!ok || v <= 0 || v > 16)
                 return usageError(cmd, QStringLiteral("--scales: \"%1\" is not a scale (a positive number such as 0.75)").arg(part));
-            s.scales.append(v);
+            list.append(v);
         }
-        if (s.scales.isEmpty())
+        if (list.isEmpty())
             return usageError(cmd, QStringLiteral("--scales is empty"));
+        params.scales = list;
     }
     if (p.isSet(flip))
-        s.flip = true;
+        params.flip = true;
     if (p.isSet(noFlip))
-        s.flip = false;
-    if (p.isSet(precision)) {
-        auto chosen = parsePrecision(p.value(precision));
-        if (!chosen)
-            return usageError(cmd, chosen.error().message);
-        s.precision = precisionName(*chosen);
-    }
+        params.flip = false;
+    if (p.isSet(precision))
+        params.precision = p.value(precision);
 
-    err() << cmd << ": fingerprinting " << card->weightsPath() << " ...\n";
-    err().flush();
-    auto fingerprint = card->fingerprint();
-    if (!fingerprint)
-        return failure(cmd, fingerprint.error());
-    s.modelFingerprint = *fingerprint;
-
-    auto store = JobStore::open(path, JobStore::OpenMode::CreateIfMissing);
-    if (!store)
-        return failure(cmd, store.error());
-    auto run = (*store)->beginRun(s, false);
-    if (!run)
-        return failure(cmd, run.error());
+    auto created = Study::StudyCreator::create(params, [&](const QString &note) {
+        err() << cmd << ": " << note << '\n';
+        err().flush();
+    });
+    if (!created)
+        return created.error().category == ErrorCategory::Usage ? usageError(cmd, created.error().message)
+                                                                 : failure(cmd, created.error());
+    const Model::ModelCard *card = &created->card;
+    const Jobs::StudySettings &s = created->settings;
     out() << "created study " << path << '\n'
           << "  model:    " << card->name << " (" << card->classes.size() << " classes, " << QString::fromLatin1(s.modelFingerprint.left(16)) << "…)\n"
           << "  scales:   " << Pipeline::scalesText(s.scales) << "  base size " << s.baseSize << "  crop " << s.crop
@@ -246,119 +225,78 @@ int create(const QStringList &args)
     return ExitOk;
 }
 
-// --- add (sftp://) -------------------------------------------------------------------
+// --- add ------------------------------------------------------------------------------
 
-// The same as the local branch of "add", for a dataset on an SFTP server: listed through
-// Storage::list, recorded as storage "sftp://user@host:port" (no secret) + dataset root +
-// paths relative to it, which is what a runner's StorageFetcher reads them back with.
-// The end of both `study add` branches (local folder, sftp:// folder): record the
-// storage and the dataset, add the images in chunks with progress, say what happened.
-int recordImages(JobStore &store, const QString &cmd, const QString &storageName, const QString &storageUrl,
-                 const QString &root, const QString &where, const QStringList &includes, const QStringList &excludes,
-                 const QList<Jobs::ImageEntry> &entries, qint64 excluded)
+// Where `study add` finds a dataset: a Storage rooted at the dataset's folder, and how the
+// study records it. Opening it is wiring (a local folder, or a connection to the server);
+// walking, filtering and adding are Study::DatasetScanner's, the same for both.
+struct OpenedDataset {
+    std::shared_ptr<Storage::Storage> folder;
+    Study::DatasetScanner::Dataset dataset;
+    QString where;  // how messages name it
+    QString scanning;
+};
+
+// An error from opening the dataset, already reported; its exit code.
+using Opened = std::variant<OpenedDataset, int>;
+
+Opened openLocal(const QString &cmd, const QString &input)
 {
-    auto storage = store.addStorage(storageName, storageUrl);
-    if (!storage)
-        return failure(cmd, storage.error());
-    auto dataset = store.addDataset(*storage, root, includes, excludes);
-    if (!dataset)
-        return failure(cmd, dataset.error());
-    constexpr qsizetype kChunk = 50'000;
-    Jobs::AddStats total;
-    ProgressLine adding(QStringLiteral("adding"));
-    for (qsizetype start = 0; start < entries.size(); start += kChunk) {
-        auto added = store.addImages(*dataset, entries.mid(start, kChunk));
-        if (!added)
-            return failure(cmd, added.error());
-        total.added += added->added;
-        total.skipped += added->skipped;
-        adding.update(start + std::min(kChunk, entries.size() - start), entries.size());
-    }
-    adding.finish();
-    out() << "added " << total.added << " images from " << where << " (" << total.skipped << " already in the study";
-    if (excluded)
-        out() << ", " << excluded << " excluded";
-    out() << ")\n";
-    out().flush();
-    if (entries.isEmpty())
-        err() << cmd << ": no file under " << where << " matches " << includes.join(QLatin1Char(' ')) << '\n';
-    return ExitOk;
+    if (input.contains(QLatin1StringView("://")) && !input.startsWith(QLatin1StringView("file://")))
+        return usageError(cmd, QStringLiteral("%1: unsupported URL; use a local path, file:///path or "
+                                              "sftp://user@host:port/path").arg(input));
+    const QString localPath = input.startsWith(QLatin1StringView("file://")) ? QUrl(input).toLocalFile() : input;
+    const QFileInfo info(localPath);
+    if (!info.exists())
+        return usageError(cmd, QStringLiteral("%1 does not exist").arg(input));
+    OpenedDataset d;
+    d.dataset.storageName = QStringLiteral("local");
+    d.dataset.storageUrl = QStringLiteral("file://");
+    d.dataset.root = info.isDir() ? info.canonicalFilePath() : info.canonicalPath();
+    if (!info.isDir())
+        d.dataset.singleFile = info.fileName();
+    auto folder = Storage::LocalStorage::open(d.dataset.root);
+    if (!folder)
+        return failure(cmd, folder.error());
+    d.folder = *folder;
+    d.where = d.dataset.root;
+    d.scanning = QStringLiteral("scanning ") + d.dataset.root;
+    return d;
 }
 
-int addRemote(const QString &cmd, const QString &studyPath, const QString &input,
-              QStringList includes, const QStringList &excludePatterns, const QString &knownHostsPath,
-              const std::optional<QString> &credentialsPath)
+Opened openRemote(const QString &cmd, const QString &input, const Storage::StorageUrl &url,
+                  Pipeline::StorageFetcher &fetcher, const std::optional<QString> &credentialsPath)
 {
-    auto url = Pipeline::StorageFetcher::parseRemote(input);
-    if (!url)
-        return usageError(cmd, url.error().message);
-    auto credentials = credentialsPath ? Storage::Credentials::load(*credentialsPath) : Storage::Credentials::loadDefault();
-    if (!credentials)
-        return usageError(cmd, credentials.error().message);
-    if (includes.isEmpty())
-        includes = {QStringLiteral("*.jpg"), QStringLiteral("*.jpeg"), QStringLiteral("*.png")};
-    QList<QRegularExpression> excludes;
-    for (const QString &pattern : excludePatterns)
-        excludes.append(QRegularExpression(QRegularExpression::wildcardToRegularExpression(pattern),
-                                           QRegularExpression::CaseInsensitiveOption));
-
-    auto store = openStudy(studyPath);
-    if (!store)
-        return failure(cmd, store.error());
-
-    Storage::StorageOptions options;
-    options.knownHostsPath = knownHostsPath;
-    Pipeline::StorageFetcher fetcher(*credentials, options);
     // The server first, so a host key or login problem is reported as such (an unknown
     // host key is a usage problem: exit 2, with the command that trusts it).
-    auto server = fetcher.connect(*url, credentialsPath.value_or(QString()));
+    auto server = fetcher.connect(url, credentialsPath.value_or(QString()));
     if (!server)
         return failure(cmd, server.error());
-    auto entry = (*server)->stat(url->path);
+    auto entry = (*server)->stat(url.path);
     if (!entry)
         return entry.error().category == ErrorCategory::Missing ? usageError(cmd, QStringLiteral("%1 does not exist").arg(input))
                                                                 : failure(cmd, entry.error());
-
-    QString root = url->path;
-    QList<Jobs::ImageEntry> entries;
-    qint64 excluded = 0;
-    auto consider = [&](const QString &rel, qint64 size) {
-        const QString name = rel.section(QLatin1Char('/'), -1);
-        for (const auto &re : excludes) {
-            if (re.match(rel).hasMatch() || re.match(name).hasMatch()) {
-                ++excluded;
-                return;
-            }
-        }
-        entries.append({rel, size});
-    };
-    auto folder = fetcher.openFolder(*url);
-    if (folder) {
-        ProgressLine scan(QStringLiteral("scanning ") + input);
-        auto files = (*folder)->list(QString(), includes, {}, [&](qint64 found) { scan.update(found, 0); });
-        scan.finish();
-        if (!files)
-            return failure(cmd, files.error());
-        for (const auto &f : *files)
-            consider(f.path, f.size);
-    } else if (folder.error().category == ErrorCategory::Unreadable) {
-        // Not a folder: one file, recorded under its parent folder as the local branch does.
-        const qsizetype slash = root.lastIndexOf(QLatin1Char('/'));
-        const QString name = root.mid(slash + 1);
-        root = slash <= 0 ? QStringLiteral("/") : root.left(slash);
-        consider(name, entry->size);
-    } else {
-        return failure(cmd, folder.error());
+    OpenedDataset d;
+    d.dataset.storageUrl = Pipeline::StorageFetcher::serverUrl(url);
+    d.dataset.storageName = d.dataset.storageUrl;
+    d.dataset.root = url.path;
+    auto folder = fetcher.openFolder(url);
+    if (!folder && folder.error().category == ErrorCategory::Unreadable) {
+        // Not a folder: one file, recorded under its parent folder as a local file is.
+        const qsizetype slash = url.path.lastIndexOf(QLatin1Char('/'));
+        d.dataset.singleFile = url.path.mid(slash + 1);
+        d.dataset.root = slash <= 0 ? QStringLiteral("/") : url.path.left(slash);
+        Storage::StorageUrl parent = url;
+        parent.path = d.dataset.root;
+        folder = fetcher.openFolder(parent);
     }
-    // Sorted, so that images are leased in a stable, human-predictable order.
-    std::sort(entries.begin(), entries.end(), [](const auto &a, const auto &b) { return a.path < b.path; });
-
-    const QString storageUrl = Pipeline::StorageFetcher::serverUrl(*url);
-    return recordImages(**store, cmd, storageUrl, storageUrl, root, Pipeline::StorageFetcher::location(storageUrl, root),
-                        includes, excludePatterns, entries, excluded);
+    if (!folder)
+        return failure(cmd, folder.error());
+    d.folder = *folder;
+    d.where = Pipeline::StorageFetcher::location(d.dataset.storageUrl, d.dataset.root);
+    d.scanning = QStringLiteral("scanning ") + input;
+    return d;
 }
-
-// --- add -----------------------------------------------------------------------------
 
 int add(const QStringList &args)
 {
@@ -389,73 +327,78 @@ int add(const QStringList &args)
     const QString cmd = args.first();
     const QString studyPath = p.positionalArguments().at(0);
     const QString input = p.positionalArguments().at(1);
-    if (Pipeline::StorageFetcher::isRemote(input))
-        return addRemote(cmd, studyPath, input, p.values(include), p.values(exclude), p.value(knownHosts),
-                         p.isSet(credentials) ? std::optional<QString>(p.value(credentials)) : std::nullopt);
-    if (input.contains(QLatin1StringView("://")) && !input.startsWith(QLatin1StringView("file://")))
-        return usageError(cmd, QStringLiteral("%1: unsupported URL; use a local path, file:///path or "
-                                              "sftp://user@host:port/path").arg(input));
-    const QString localPath = input.startsWith(QLatin1StringView("file://")) ? QUrl(input).toLocalFile() : input;
-    const QFileInfo info(localPath);
-    if (!info.exists())
-        return usageError(cmd, QStringLiteral("%1 does not exist").arg(input));
-    QStringList includes = p.values(include);
-    if (includes.isEmpty())
-        includes = {QStringLiteral("*.jpg"), QStringLiteral("*.jpeg"), QStringLiteral("*.png")};
-    QList<QRegularExpression> excludes;
-    for (const QString &pattern : p.values(exclude))
-        excludes.append(QRegularExpression(QRegularExpression::wildcardToRegularExpression(pattern),
-                                           QRegularExpression::CaseInsensitiveOption));
+    const std::optional<QString> credentialsPath =
+        p.isSet(credentials) ? std::optional<QString>(p.value(credentials)) : std::nullopt;
+    // What the user typed is checked before the study is opened: a bad URL, a missing
+    // folder or an unreadable credentials file is a usage error whatever the study.
+    std::optional<Storage::StorageUrl> url;
+    std::optional<Opened> opened;
+    Storage::Credentials loaded;
+    if (Pipeline::StorageFetcher::isRemote(input)) {
+        auto parsed = Pipeline::StorageFetcher::parseRemote(input);
+        if (!parsed)
+            return usageError(cmd, parsed.error().message);
+        url = *parsed;
+        auto c = credentialsPath ? Storage::Credentials::load(*credentialsPath) : Storage::Credentials::loadDefault();
+        if (!c)
+            return usageError(cmd, c.error().message);
+        loaded = *c;
+    } else {
+        opened = openLocal(cmd, input);
+        if (std::holds_alternative<int>(*opened))
+            return std::get<int>(*opened);
+    }
 
     auto store = openStudy(studyPath);
     if (!store)
         return failure(cmd, store.error());
 
-    const QString root = info.isDir() ? info.canonicalFilePath() : info.canonicalPath();
-    const QDir rootDir(root);
-    QList<Jobs::ImageEntry> entries;
-    ProgressLine scan(QStringLiteral("scanning ") + root);
-    qint64 excluded = 0;
-    auto consider = [&](const QFileInfo &f) {
-        const QString rel = rootDir.relativeFilePath(f.filePath());
-        for (const auto &re : excludes) {
-            if (re.match(rel).hasMatch() || re.match(f.fileName()).hasMatch()) {
-                ++excluded;
-                return;
-            }
-        }
-        entries.append({rel, f.size()});
-    };
-    if (info.isDir()) {
-        // Name filters without QDir::CaseSensitive match IMG_001.JPG as well as img_001.jpg.
-        QDirIterator it(root, includes, QDir::Files | QDir::NoDotAndDotDot, QDirIterator::Subdirectories);
-        while (it.hasNext()) {
-            it.next();
-            consider(it.fileInfo());
-            scan.update(entries.size(), 0);
-        }
-    } else {
-        consider(info);
+    Storage::StorageOptions options;
+    options.knownHostsPath = p.value(knownHosts);
+    Pipeline::StorageFetcher fetcher(loaded, options);
+    if (url) {
+        opened = openRemote(cmd, input, *url, fetcher, credentialsPath);
+        if (std::holds_alternative<int>(*opened))
+            return std::get<int>(*opened);
     }
-    scan.finish();
-    // Sorted, so that images are leased in a stable, human-predictable order.
-    std::sort(entries.begin(), entries.end(), [](const auto &a, const auto &b) { return a.path < b.path; });
+    auto &d = std::get<OpenedDataset>(*opened);
+    d.dataset.include = p.values(include);
+    d.dataset.exclude = p.values(exclude);
 
-    return recordImages(**store, cmd, QStringLiteral("local"), QStringLiteral("file://"), root, root, includes,
-                        p.values(exclude), entries, excluded);
+    ProgressLine scan(d.scanning);
+    std::optional<ProgressLine> adding;
+    Study::DatasetScanner scanner(**store, *d.folder);
+    auto stats = scanner.scan(d.dataset, [&](const Study::DatasetScanner::Progress &progress) {
+        if (progress.phase == Study::DatasetScanner::Progress::Phase::Scanning) {
+            if (progress.done > 0)  // no progress line for a folder with nothing to add
+                scan.update(progress.done, 0);
+            return;
+        }
+        if (!adding) {
+            scan.finish();
+            adding.emplace(QStringLiteral("adding"));
+        }
+        adding->update(progress.done, progress.total);
+    });
+    if (!adding)
+        scan.finish();
+    else
+        adding->finish();
+    if (!stats)
+        return failure(cmd, stats.error());
+    out() << "added " << stats->added << " images from " << d.where << " (" << stats->skipped << " already in the study";
+    if (stats->excluded)
+        out() << ", " << stats->excluded << " excluded";
+    out() << ")\n";
+    out().flush();
+    if (stats->listed == 0)
+        err() << cmd << ": no file under " << d.where << " matches "
+              << (d.dataset.include.isEmpty() ? Study::DatasetScanner::defaultIncludes() : d.dataset.include).join(QLatin1Char(' '))
+              << '\n';
+    return ExitOk;
 }
 
 // --- status --------------------------------------------------------------------------
-
-QString duration(qint64 seconds)
-{
-    if (seconds < 0)
-        return QStringLiteral("unknown");
-    return QStringLiteral("%1:%2:%3")
-        .arg(seconds / 3600)
-        .arg((seconds / 60) % 60, 2, 10, QLatin1Char('0'))
-        .arg(seconds % 60, 2, 10, QLatin1Char('0'));
-}
 
 int status(const QStringList &args)
 {
@@ -476,22 +419,18 @@ int status(const QStringList &args)
     auto store = openStudy(p.positionalArguments().first());
     if (!store)
         return failure(cmd, store.error());
-    auto settings = (*store)->settings();
-    if (!settings)
-        return failure(cmd, settings.error());
-    auto pr = (*store)->progress(minutes);
-    if (!pr)
-        return failure(cmd, pr.error());
+    auto st = Study::StudyStatus::read(**store, minutes);
+    if (!st)
+        return failure(cmd, st.error());
+    const Jobs::StudyProgress *pr = &st->progress;
     auto &o = out();
     o << "study:      " << p.positionalArguments().first() << '\n';
-    if (*settings)
-        o << "model:      " << (*settings)->modelName() << " (" << QString::fromLatin1((*settings)->modelFingerprint.left(16))
+    if (st->settings)
+        o << "model:      " << st->settings->modelName() << " (" << QString::fromLatin1(st->settings->modelFingerprint.left(16))
           << "…), run " << pr->run << '\n';
     else
         o << "model:      none yet\n";
-    auto pct = [&](qint64 n) {
-        return pr->total() ? QString::number(100.0 * double(n) / double(pr->total()), 'f', 1) + QLatin1Char('%') : QStringLiteral("-");
-    };
+    auto pct = [&](qint64 n) { return st->percentOf(n); };
     o << "images:     " << pr->total() << '\n'
       << "  pending   " << pr->pending << "  (" << pct(pr->pending) << ")\n"
       << "  leased    " << pr->leased << "  (" << pct(pr->leased) << ")\n"
@@ -499,7 +438,7 @@ int status(const QStringList &args)
       << "  failed    " << pr->failed << "  (" << pct(pr->failed) << ")\n"
       << "throughput: " << QString::number(pr->imagesPerMinute, 'f', 1) << " images/min over the last " << pr->windowMinutes
       << " min\n"
-      << "eta:        " << (pr->pending + pr->leased == 0 ? QStringLiteral("finished") : duration(pr->etaSeconds)) << '\n';
+      << "eta:        " << st->eta() << '\n';
     if (!pr->topErrors.isEmpty()) {
         o << "top errors:";
         for (const auto &[category, n] : pr->topErrors)
@@ -606,22 +545,6 @@ int reset(const QStringList &args)
 
 // --- export --------------------------------------------------------------------------
 
-Result<qint64> exportTo(const QString &path, const std::function<Result<qint64>(QIODevice &)> &write)
-{
-    // Written to a temporary file and renamed at the end: a reader never sees half a CSV.
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly))
-        return Error{ErrorCategory::Unreadable, QStringLiteral("cannot write %1: %2").arg(path, f.errorString())};
-    auto n = write(f);
-    if (!n) {
-        f.cancelWriting();
-        return n;
-    }
-    if (!f.commit())
-        return Error{ErrorCategory::Unreadable, QStringLiteral("cannot write %1: %2").arg(path, f.errorString())};
-    return n;
-}
-
 int exportCsv(const QStringList &args)
 {
     QCommandLineParser p;
@@ -646,19 +569,17 @@ int exportCsv(const QStringList &args)
     auto store = openStudy(p.positionalArguments().first());
     if (!store)
         return failure(cmd, store.error());
-    Jobs::StudyExporter exporter(**store);
+    Study::StudyCsvExport exporter(**store);
     ProgressLine progress(QStringLiteral("exporting"));
-    auto n = exportTo(p.value(outFile), [&](QIODevice &dev) {
-        return exporter.exportComposition(dev, f == QLatin1StringView("wide") ? Jobs::StudyExporter::Format::Wide
-                                                                              : Jobs::StudyExporter::Format::Long,
-                                          [&](qint64 done, qint64 total) { progress.update(done, total); });
-    });
+    auto n = exporter.writeComposition(p.value(outFile),
+                                       f == QLatin1StringView("wide") ? Jobs::StudyExporter::Format::Wide : Jobs::StudyExporter::Format::Long,
+                                       [&](qint64 done, qint64 total) { progress.update(done, total); });
     progress.finish();
     if (!n)
         return failure(cmd, n.error());
     out() << "wrote " << *n << " images to " << p.value(outFile) << '\n';
     if (p.isSet(errorsFile)) {
-        auto e = exportTo(p.value(errorsFile), [&](QIODevice &dev) { return exporter.exportErrors(dev); });
+        auto e = exporter.writeErrors(p.value(errorsFile));
         if (!e)
             return failure(cmd, e.error());
         out() << "wrote " << *e << " failed images to " << p.value(errorsFile) << '\n';

@@ -9,12 +9,11 @@
 #include "studycommand.h"
 
 #include "agent/studyrunner.h"
-#include "jobs/jobstore.h"
-#include "jobs/studysettings.h"
 #include "model/network.h"
 #include "pipeline/outputwriter.h"
 #include "pipeline/storagefetcher.h"
 #include "storage/credentials.h"
+#include "study/runplanner.h"
 
 #include <QCommandLineParser>
 #include <QDir>
@@ -78,9 +77,6 @@ int runStudy(const QStringList &args)
     if (parser.positionalArguments().size() != 1)
         return fail(ExitUsage, QStringLiteral("name exactly one study database (see --help)"));
     const QString database = parser.positionalArguments().first();
-    if (!database.contains(QLatin1StringView("://")) && !QFileInfo::exists(database))
-        return fail(ExitUsage, QStringLiteral("%1 does not exist; create it with `segscale study create`").arg(database));
-
     auto intOption = [&](const QString &name, int def, int min) -> std::optional<int> {
         if (!parser.isSet(name))
             return def;
@@ -105,90 +101,33 @@ int runStudy(const QStringList &args)
     run.leaseBatch = *leaseBatch;
     run.maxAttempts = *maxAttempts;
 
-    // The study's settings decide the labels; the command line may only change how fast.
-    Jobs::StudySettings settings;
-    Jobs::StudyProgress before;
-    {
-        auto store = Jobs::JobStore::open(database);
-        if (!store)
-            return fail(exitCodeFor(store.error()), store.error().message);
-        auto stored = (*store)->settings();
-        if (!stored)
-            return fail(ExitFailure, stored.error().message);
-        if (!*stored)
-            return fail(ExitUsage, QStringLiteral("%1 has no settings: create it with `segscale study create`").arg(database));
-        settings = **stored;
-        auto progress = (*store)->progress();
-        if (progress)
-            before = *progress;
-    }
-    const QString modelPath = parser.isSet(QStringLiteral("model")) ? parser.value(QStringLiteral("model"))
-                                                                     : settings.modelCard.value(QStringLiteral("directory")).toString();
-    if (modelPath.isEmpty())
-        return fail(ExitUsage, QStringLiteral("the study does not record where its model is; give --model PATH"));
-    auto card = Model::ModelCard::load(modelPath);
-    if (!card)
-        return fail(ExitUsage, card.error().message);
-    auto fingerprint = card->fingerprint();
-    if (!fingerprint)
-        return fail(ExitUsage, fingerprint.error().message);
-
-    // Start from the study's settings; label-changing options given here make new settings.
-    Model::ModelCard studyCard = *card;
-    studyCard.defaults.scales = settings.scales;
-    studyCard.defaults.baseSize = settings.baseSize;
-    studyCard.defaults.crop = settings.crop;
-    studyCard.defaults.flip = settings.flip;
-    studyCard.defaults.strideRate = settings.strideRate;
-    auto options = readInferenceOptions(parser, studyCard);
+    // The study's settings decide the labels; the command line may only change how fast
+    // (label-changing options need --new-run: Study::RunPlanner decides).
+    const QString otherModel = parser.isSet(QStringLiteral("model")) ? parser.value(QStringLiteral("model")) : QString();
+    auto planner = Study::RunPlanner::load(database, otherModel);
+    if (!planner)
+        return fail(exitCodeFor(planner.error()), planner.error().message);
+    auto options = readInferenceOptions(parser, planner->studyCard());
     if (!options)
         return fail(ExitUsage, options.error().message);
-    // The precision is one of the study's settings (schema v3): the study's unless given.
-    if (!parser.isSet(QStringLiteral("precision"))) {
-        auto recorded = parsePrecision(settings.precision.isEmpty() ? QStringLiteral("fp32") : settings.precision);
-        if (!recorded)
-            return fail(ExitUsage, QStringLiteral("the study records an unknown precision: %1").arg(recorded.error().message));
-        options->precision = *recorded;
-        if (options->precision == Pipeline::Precision::Float16 && !options->onCuda())
-            return fail(ExitUsage, QStringLiteral("this study runs in fp16, which needs --device cuda (LibTorch has no float16 "
-                                                  "convolutions on the CPU)"));
-    }
-    if (!parser.isSet(QStringLiteral("batch")))
-        options->batch = settings.batch > 1 ? settings.batch : 0;  // 0: the device's automatic choice
     options->overlays = parser.isSet(QStringLiteral("overlays"));
-    run.segment = *options;
-
-    Jobs::StudySettings wanted = settings;
-    wanted.scales = options->scales;
-    wanted.baseSize = options->baseSize;
-    wanted.crop = options->crop;
-    wanted.flip = options->flip;
-    wanted.precision = precisionName(options->precision);
-    wanted.modelFingerprint = *fingerprint;
-    if (parser.isSet(QStringLiteral("model"))) {
-        wanted.modelCard = card->toJson();
-        wanted.modelCard[QStringLiteral("directory")] = card->directory;
-    }
-    const bool newRun = parser.isSet(QStringLiteral("new-run"));
-    QStringList servers;  // storages that still hold work, checked below before any lease
-    {
-        auto store = Jobs::JobStore::open(database);
-        if (!store)
-            return fail(ExitFailure, store.error().message);
-        // Refused with a clear message when the model or settings differ without --new-run.
-        auto began = (*store)->beginRun(wanted, newRun);
-        if (!began)
-            return fail(exitCodeFor(began.error()), began.error().message);
-        if (newRun) {
-            auto p = (*store)->progress();
-            if (p)
-                before = *p;
-        }
-        auto withWork = (*store)->storagesWithWork();
-        if (!withWork)
-            return fail(exitCodeFor(withWork.error()), withWork.error().message);
-        servers = *withWork;
-    }
+    Study::RunPlanner::Choices choices;
+    choices.precision = parser.isSet(QStringLiteral("precision"));
+    choices.batch = parser.isSet(QStringLiteral("batch"));
+    choices.otherModel = parser.isSet(QStringLiteral("model"));
+    choices.newRun = parser.isSet(QStringLiteral("new-run"));
+    auto planned = planner->plan(*options, choices);
+    if (!planned)
+        return fail(ExitUsage, planned.error().message);
+    // Refused with a clear message when the model or settings differ without --new-run.
+    auto plan = planner->begin(std::move(*planned));
+    if (!plan)
+        return fail(exitCodeFor(plan.error()), plan.error().message);
+    run.segment = plan->options;
+    const Model::ModelCard *card = &plan->card;
+    options = plan->options;
+    const Jobs::StudyProgress before = plan->before;
+    const QStringList &servers = plan->storagesWithWork;  // checked below before any lease
 
     auto network = loadNetwork(*card, *options);
     if (!network)

@@ -1,0 +1,31 @@
+#pragma once
+// StudyCsvExport: a study's composition and failed images written to CSV files that a
+// reader never sees half-written (a temporary file renamed at the end; nothing is left
+// behind on failure). StudyExporter streams the rows; this names the files.
+
+#include "base/result.h"
+#include "jobs/studyexporter.h"
+
+#include <QString>
+
+namespace SegScale::Jobs {
+class JobStore;
+}
+
+namespace SegScale::Study {
+
+class StudyCsvExport {
+public:
+    explicit StudyCsvExport(Jobs::JobStore &store) : m_exporter(store) {}
+
+    // Images of the current run written; Unreadable when the file cannot be written.
+    Result<qint64> writeComposition(const QString &path, Jobs::StudyExporter::Format format,
+                                    const Jobs::StudyExporter::Progress &progress = {});
+    // Failed images written (image,category,message).
+    Result<qint64> writeErrors(const QString &path);
+
+private:
+    Jobs::StudyExporter m_exporter;
+};
+
+} // namespace SegScale::Study
