@@ -140,7 +140,7 @@ void SlurmLauncher::poll()
 {
     bool anyLeft = false;
     for (Job &job : m_jobs) {
-        bool open = false;
+        bool open = job.logsDone.size() < job.agentIds.size();
         for (const QString &id : std::as_const(job.agentIds))
             open = open || !isFinished(id);
         if (!open)
@@ -148,6 +148,8 @@ void SlurmLauncher::poll()
         pollJob(job);
         for (const QString &id : std::as_const(job.agentIds))
             anyLeft = anyLeft || !isFinished(id);
+        // One more round for the logs of tasks that have just ended.
+        anyLeft = anyLeft || job.logsDone.size() < job.agentIds.size();
     }
     if (!anyLeft)
         m_poll.stop();
@@ -196,6 +198,66 @@ void SlurmLauncher::pollJob(Job &job)
             ended << task;
     if (!ended.isEmpty())
         settleEndedTasks(job, ended);
+    readLogs(job);
+}
+
+void SlurmLauncher::readLogs(Job &job)
+{
+    // One sh call for all tasks that ran: for each file it prints "SIZE\n" and then the
+    // bytes from our offset up to SIZE, so the output is cut by counts, never by
+    // looking for markers in what the command wrote.
+    QStringList arguments{QStringLiteral("-c"),
+                          QStringLiteral("while [ $# -gt 1 ]; do f=$1; o=$2; shift 2; s=$(wc -c < \"$f\" 2>/dev/null || echo 0); "
+                                         "s=${s:-0}; [ \"$s\" -lt \"$o\" ] && s=$o; echo \"$s\"; "
+                                         "[ \"$s\" -gt \"$o\" ] && tail -c +$((o + 1)) \"$f\" | head -c $((s - o)); done; true"),
+                          QStringLiteral("sh")};
+    QList<int> tasks;
+    for (int task = 0; task < job.agentIds.size(); ++task) {
+        if (job.logsDone.contains(task))
+            continue;
+        const LaunchedAgent a = agent(job.agentIds.at(task));
+        if (a.state == LaunchedAgent::State::Pending || a.state == LaunchedAgent::State::Starting)
+            continue;
+        tasks << task;
+        arguments << BatchScript::logFile(job.spec, job.logDirectory, job.jobId, task) << QString::number(job.logOffsets.value(task));
+    }
+    if (tasks.isEmpty())
+        return;
+    const auto out = m_runner->run(QStringLiteral("sh"), arguments);
+    if (!out || out->exitCode != 0) {
+        // The next poll tries again; once every task has ended there is none.
+        for (const int task : std::as_const(tasks))
+            if (isFinished(job.agentIds.at(task)))
+                job.logsDone.insert(task);
+        return;
+    }
+    const QByteArray &data = out->standardOutput;
+    qsizetype at = 0;
+    for (const int task : std::as_const(tasks)) {
+        const qsizetype newline = data.indexOf('\n', at);
+        if (newline < 0)
+            break;
+        const qint64 size = data.mid(at, newline - at).trimmed().toLongLong();
+        at = newline + 1;
+        const qint64 offset = job.logOffsets.value(task);
+        const qsizetype length = static_cast<qsizetype>(std::max<qint64>(0, size - offset));
+        if (at + length > data.size())
+            break;
+        auto &buffer = job.logLines[task];
+        if (!buffer)
+            buffer = std::make_shared<LineBuffer>();
+        const QString id = job.agentIds.at(task);
+        for (const QString &line : buffer->append(data.mid(at, length)))
+            Q_EMIT logLineReceived(id, line);
+        at += length;
+        job.logOffsets[task] = offset + length;
+        if (isFinished(id)) {
+            // Slurm has closed the file by the time the task left the queue.
+            for (const QString &line : buffer->flush())
+                Q_EMIT logLineReceived(id, line);
+            job.logsDone.insert(task);
+        }
+    }
 }
 
 void SlurmLauncher::settleEndedTasks(Job &job, const QList<int> &tasks)

@@ -9,10 +9,12 @@
 // SSH when spec.ssh.host is set (the runner is made by the first start(); one launcher
 // talks to one cluster). spec.slurm.commandEnvironment (e.g. SLURM_CONF) is added to
 // their environment. Polling runs on a timer in the launcher's thread; each poll is one
-// squeue call (plus scontrol when a task has ended).
+// squeue call (plus scontrol when a task has ended, and one sh call that reads what the
+// running tasks added to their log files, which come back as logLineReceived lines).
 
 #include "launch/commandrunner.h"
 #include "launch/launcher.h"
+#include "launch/linebuffer.h"
 
 #include <QList>
 #include <QSet>
@@ -49,8 +51,12 @@ private:
         QSet<int> stopRequested;
         QString logDirectory;
         LaunchSpec spec;
+        QHash<int, qint64> logOffsets; // bytes of each task's log already announced
+        QHash<int, std::shared_ptr<LineBuffer>> logLines;
+        QSet<int> logsDone;            // ended, and its log read to the end
     };
     void pollJob(Job &job);
+    void readLogs(Job &job);
     void settleEndedTasks(Job &job, const QList<int> &tasks);
     QString agentId(const Job &job, int task) const { return job.agentIds.value(task); }
 

@@ -4,11 +4,14 @@
 
 #include "common/slurmfixture.h"
 #include "common/sshdfixture.h"
+#include "launch/batchscript.h"
 #include "launch/locallauncher.h"
+#include "launch/shellcommand.h"
 #include "launch/slurmlauncher.h"
 #include "launch/sshlauncher.h"
 
 #include <QFile>
+#include <QProcess>
 #include <QJsonObject>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -81,6 +84,9 @@ class TestLaunchers : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    void shellCommandQuotesEveryWord();
+    void batchScriptPlaceholders();
+
     void localRunsStreamsAndReportsExitCodes();
     void localStopEndsTheProcessGroup();
     void localMissingProgramIsAnError();
@@ -98,6 +104,74 @@ private:
     LaunchSpec sshSpec(const SshdFixture &sshd, const LaunchSpec &base) const;
     LaunchSpec slurmSpec(const SlurmFixture &slurm, const LaunchSpec &base) const;
 };
+
+// ---- command text -----------------------------------------------------------------
+
+void TestLaunchers::shellCommandQuotesEveryWord()
+{
+    // What the remote shell and the batch script run: each argument must arrive exactly
+    // as given, whatever quotes, dollars or spaces it holds; {index}/{name} become the
+    // task id expression.
+    QTemporaryDir tmp;
+    LaunchSpec spec;
+    spec.program = QStringLiteral("printf");
+    spec.arguments = {QStringLiteral("%s|"), QStringLiteral("it's"), QStringLiteral("$HOME `id` \"x\""), QStringLiteral("a  b"),
+                      QStringLiteral("--name={name}"), QStringLiteral("{index}{index}"), QString()};
+    spec.environment.insert(QStringLiteral("X"), QStringLiteral("'{name}'"));
+    spec.workingDirectory = tmp.path();
+    spec.namePrefix = QStringLiteral("w");
+    for (const bool slurm : {false, true}) {
+        const QString line = ShellCommand::command(spec, 7, slurm ? QStringLiteral("$SLURM_ARRAY_TASK_ID") : QString());
+        QProcess sh;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("SLURM_ARRAY_TASK_ID"), QStringLiteral("7"));
+        sh.setProcessEnvironment(env);
+        sh.start(QStringLiteral("sh"), {QStringLiteral("-c"), line + QStringLiteral("; echo never")});
+        QVERIFY(sh.waitForFinished(10000));
+        QCOMPARE(QString::fromUtf8(sh.readAllStandardOutput()),
+                 QStringLiteral("it's|$HOME `id` \"x\"|a  b|--name=w-7|77||"));
+        // The environment and the working folder.
+        LaunchSpec probe = spec;
+        probe.program = QStringLiteral("sh");
+        probe.arguments = {QStringLiteral("-c"), QStringLiteral("echo \"$X\"; pwd")};
+        sh.start(QStringLiteral("sh"), {QStringLiteral("-c"), ShellCommand::command(probe, 7, slurm ? QStringLiteral("$SLURM_ARRAY_TASK_ID") : QString())});
+        QVERIFY(sh.waitForFinished(10000));
+        QCOMPARE(QString::fromUtf8(sh.readAllStandardOutput()), QStringLiteral("'w-7'\n%1\n").arg(tmp.path()));
+    }
+}
+
+void TestLaunchers::batchScriptPlaceholders()
+{
+    LaunchSpec spec = shell(QStringLiteral("true"), 3);
+    spec.slurm.partition = QStringLiteral("gpu");
+    spec.slurm.timeLimit = QStringLiteral("01:00:00");
+    spec.slurm.cpusPerTask = 4;
+    spec.slurm.extraSbatchLines = {QStringLiteral("--gres=gpu:1"), QStringLiteral("#SBATCH --mem=8G")};
+    auto script = BatchScript::render(spec, QStringLiteral("/logs"));
+    QVERIFY(script.ok());
+    const QString text = QString::fromUtf8(*script);
+    QVERIFY2(text.startsWith(QStringLiteral("#!/bin/sh\n#SBATCH --job-name=agent\n#SBATCH --output=/logs/agent-%A_%a.log\n"
+                                            "#SBATCH --partition=gpu\n#SBATCH --time=01:00:00\n#SBATCH --cpus-per-task=4\n"
+                                            "#SBATCH --gres=gpu:1\n#SBATCH --mem=8G\n")),
+             qPrintable(text));
+    QVERIFY(text.contains(QStringLiteral("exec 'sh' '-c' 'true'")));
+
+    spec.slurm.batchTemplate = QStringLiteral("#!/bin/bash\n{{SBATCH_OPTIONS}}\nmodule load cuda\n# {{ JOB_NAME }} -> {{LOG_FILE}}\n{{COMMAND}}\n");
+    script = BatchScript::render(spec, QStringLiteral("/logs"));
+    QVERIFY(script.ok());
+    QVERIFY(QString::fromUtf8(*script).contains(QStringLiteral("module load cuda\n# agent -> /logs/agent-%A_%a.log\nexec ")));
+
+    for (const QString &bad : {QStringLiteral("#!/bin/sh\n{{SBATCH_OPTIONS}}\n"), QStringLiteral("no interpreter\n{{COMMAND}}"),
+                               QStringLiteral("#!/bin/sh\n{{COMMAND}} {{PARTITION}}")}) {
+        spec.slurm.batchTemplate = bad;
+        const auto refused = BatchScript::render(spec, QStringLiteral("/logs"));
+        QVERIFY(!refused.ok());
+        QCOMPARE(refused.error().category, ErrorCategory::Usage);
+    }
+    spec.slurm.batchTemplate.clear();
+    spec.slurm.extraSbatchLines = {QStringLiteral("--mem=1G\nrm -rf /")};
+    QVERIFY(!BatchScript::render(spec, QStringLiteral("/logs")).ok());
+}
 
 // ---- local ------------------------------------------------------------------------
 
@@ -256,7 +330,10 @@ void TestLaunchers::slurmArrayRunsAndExits()
     QVERIFY(QDir().mkpath(out));
     SlurmLauncher launcher;
     Recorder rec(launcher);
-    LaunchSpec spec = slurmSpec(slurm, shell(QStringLiteral("echo \"$SLURM_ARRAY_TASK_ID $AGENT_NAME\" > '%1/task-{index}'; sleep 2").arg(out), 2));
+    LaunchSpec spec = slurmSpec(slurm, shell(QStringLiteral("echo \"$SLURM_ARRAY_TASK_ID $AGENT_NAME\" > '%1/task-{index}'; "
+                                                            "echo \"log of {name}\"; sleep 2; printf 'last line'")
+                                                 .arg(out),
+                                             2));
     spec.environment.insert(QStringLiteral("AGENT_NAME"), QStringLiteral("{name}"));
     const auto ids = launcher.start(spec);
     QVERIFY2(ids.ok(), qPrintable(ids.ok() ? QString() : ids.error().toString()));
@@ -269,6 +346,9 @@ void TestLaunchers::slurmArrayRunsAndExits()
         QVERIFY2(rec.states.value(a.id).contains(State::Running), "never seen running");
         QCOMPARE(readText(out + QStringLiteral("/task-%1").arg(i)), QStringLiteral("%1 agent-%1").arg(i));
     }
+    // The tasks' logs come back as lines, the last one without its newline too.
+    for (int i = 0; i < 2; ++i)
+        QTRY_COMPARE_WITH_TIMEOUT(rec.lines.value(ids->at(i)), (QStringList{QStringLiteral("log of agent-%1").arg(i), QStringLiteral("last line")}), 5000);
 }
 
 void TestLaunchers::slurmCancelStopsTheArray()
