@@ -88,7 +88,8 @@ Result<QStringList> SlurmLauncher::start(const LaunchSpec &spec)
             auto connection = SshConnection::open(spec.ssh);
             if (!connection)
                 return Error{connection.error().category,
-                             QStringLiteral("cannot reach the Slurm login host %1: %2").arg(spec.ssh.host, connection.error().message)};
+                             QStringLiteral("cannot reach the Slurm login host %1: %2")
+                                 .arg(SshConnection::displayHost(spec.ssh.host), connection.error().message)};
             m_runner = std::make_unique<SshCommandRunner>(std::move(*connection));
         }
     }

@@ -5,6 +5,7 @@
 #include "storage/storageurl.h"
 
 #include <QDeadlineTimer>
+#include <QUrl>
 
 #include <libssh/libssh.h>
 
@@ -16,7 +17,8 @@ Result<Storage::StorageUrl> parseHost(const QString &text)
 {
     const QString trimmed = text.trimmed();
     if (!trimmed.startsWith(QLatin1StringView("ssh://")))
-        return Error{ErrorCategory::Usage, QStringLiteral("\"%1\" is not an SSH host (expected ssh://user@host:port)").arg(trimmed)};
+        return Error{ErrorCategory::Usage, QStringLiteral("\"%1\" is not an SSH host (expected ssh://user@host:port)")
+                                               .arg(SshConnection::displayHost(trimmed))};
     // The same rules as an SFTP storage URL (no password in it, a host, a valid port),
     // so reuse that parser on the same authority.
     auto url = Storage::StorageUrl::parse(QStringLiteral("sftp://") + trimmed.mid(6));
@@ -26,6 +28,15 @@ Result<Storage::StorageUrl> parseHost(const QString &text)
 }
 
 } // namespace
+
+QString SshConnection::displayHost(const QString &hostUrl)
+{
+    const QUrl url(hostUrl.trimmed());
+    if (url.isValid() && !url.host().isEmpty())
+        return url.toDisplayString(QUrl::RemovePassword);
+    // Not a URL we can take apart: show nothing that could be a secret.
+    return hostUrl.contains(QLatin1Char('@')) ? QStringLiteral("(unparsable host)") : hostUrl.trimmed();
+}
 
 Result<std::unique_ptr<SshConnection>> SshConnection::open(const LaunchSpec::Ssh &spec)
 {

@@ -27,6 +27,8 @@ public:
     // Errors: Usage (bad URL, unreadable credentials file), Storage (unreachable host,
     // unknown or changed host key, login refused) — each names the host.
     static Result<std::unique_ptr<SshConnection>> open(const LaunchSpec::Ssh &spec);
+    // The host URL as messages may show it: without a password, should it hold one.
+    static QString displayHost(const QString &hostUrl);
     ~SshConnection();
     SshConnection(const SshConnection &) = delete;
     SshConnection &operator=(const SshConnection &) = delete;

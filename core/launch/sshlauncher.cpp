@@ -62,7 +62,8 @@ Result<QStringList> SshLauncher::start(const LaunchSpec &spec)
     auto opened = SshConnection::open(spec.ssh);
     if (!opened)
         return Error{opened.error().category,
-                     QStringLiteral("cannot launch %1 on %2: %3").arg(spec.program, spec.ssh.host, opened.error().message)};
+                     QStringLiteral("cannot launch %1 on %2: %3")
+                         .arg(spec.program, SshConnection::displayHost(spec.ssh.host), opened.error().message)};
     std::shared_ptr<SshConnection> connection = std::move(*opened);
 
     QStringList ids;

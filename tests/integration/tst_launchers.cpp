@@ -7,6 +7,8 @@
 #include "launch/batchscript.h"
 #include "launch/locallauncher.h"
 #include "launch/shellcommand.h"
+#include "launch/sshcommandrunner.h"
+#include "launch/sshconnection.h"
 #include "launch/slurmlauncher.h"
 #include "launch/sshlauncher.h"
 
@@ -94,11 +96,13 @@ private Q_SLOTS:
     void sshRunsStreamsAndReportsExitCodes();
     void sshStopEndsTheRemoteProcess();
     void sshUnknownHostKeyIsRefused();
+    void sshRefusedLoginIsAnError();
 
     void slurmArrayRunsAndExits();
     void slurmCancelStopsTheArray();
     void slurmRefusedSubmissionIsAnError();
     void slurmLoginHostOverSsh();
+    void missingCommandsAreMissingErrors();
 
 private:
     LaunchSpec sshSpec(const SshdFixture &sshd, const LaunchSpec &base) const;
@@ -308,6 +312,31 @@ void TestLaunchers::sshUnknownHostKeyIsRefused()
     QCOMPARE(QFileInfo(empty).size(), 0);
 }
 
+void TestLaunchers::sshRefusedLoginIsAnError()
+{
+    if (const QString why = SshdFixture::unavailableReason(); !why.isEmpty())
+        QSKIP(qPrintable(why));
+    SshdFixture sshd;
+    QVERIFY2(sshd.start(), qPrintable(sshd.errorString()));
+    LaunchSpec spec = sshSpec(sshd, shell(QStringLiteral("echo should-not-run")));
+    const QString stranger = sshd.makeClientKey(QStringLiteral("stranger"), false);
+    QVERIFY(!stranger.isEmpty());
+    spec.ssh.credentialsPath = sshd.writeCredentials(QJsonObject{{QStringLiteral("key_file"), stranger}}, QStringLiteral("stranger.json"));
+    SshLauncher launcher;
+    const auto ids = launcher.start(spec);
+    QVERIFY(!ids.ok());
+    QCOMPARE(ids.error().category, ErrorCategory::Storage);
+    QVERIFY2(ids.error().message.contains(QStringLiteral("authentication as %1@[127.0.0.1]:%2 failed").arg(sshd.userName()).arg(sshd.port())),
+             qPrintable(ids.error().message));
+    QVERIFY(launcher.agents().isEmpty());
+
+    spec.ssh.host = QStringLiteral("ssh://user:secret@127.0.0.1:%1").arg(sshd.port());
+    const auto password = launcher.start(spec);
+    QVERIFY(!password.ok());
+    QCOMPARE(password.error().category, ErrorCategory::Usage);
+    QVERIFY(!password.error().message.contains(QStringLiteral("secret")));
+}
+
 // ---- Slurm ------------------------------------------------------------------------
 
 LaunchSpec TestLaunchers::slurmSpec(const SlurmFixture &slurm, const LaunchSpec &base) const
@@ -422,6 +451,50 @@ void TestLaunchers::slurmLoginHostOverSsh()
     QVERIFY(!refused.ok());
     QCOMPARE(refused.error().category, ErrorCategory::Storage);
     QVERIFY2(refused.error().message.contains(QStringLiteral("unknown host key")), qPrintable(refused.error().message));
+}
+
+namespace {
+// A login host where Slurm's client commands are not installed.
+class NoSlurmRunner final : public CommandRunner {
+public:
+    Result<CommandOutput> run(const QString &program, const QStringList &, const QByteArray &, int) override
+    {
+        if (program == QLatin1StringView("sh"))
+            return CommandOutput{0, {}, {}};
+        return Error{ErrorCategory::Missing, QStringLiteral("%1 is not installed on %2").arg(program, where())};
+    }
+    QString where() const override { return QStringLiteral("login.example.org"); }
+};
+} // namespace
+
+void TestLaunchers::missingCommandsAreMissingErrors()
+{
+    SlurmLauncher launcher;
+    launcher.setCommandRunner(std::make_unique<NoSlurmRunner>());
+    const auto ids = launcher.start(shell(QStringLiteral("true")));
+    QVERIFY(!ids.ok());
+    QCOMPARE(ids.error().category, ErrorCategory::Missing);
+    QVERIFY2(ids.error().message.contains(QStringLiteral("sbatch is not installed on login.example.org")), qPrintable(ids.error().message));
+
+    // Over SSH a missing program is the remote shell's exit code 127.
+    if (const QString why = SshdFixture::unavailableReason(); !why.isEmpty())
+        QSKIP(qPrintable(why));
+    SshdFixture sshd;
+    QVERIFY2(sshd.start(), qPrintable(sshd.errorString()));
+    auto connection = SshConnection::open(sshSpec(sshd, LaunchSpec{}).ssh);
+    QVERIFY2(connection.ok(), qPrintable(connection.ok() ? QString() : connection.error().toString()));
+    SshCommandRunner runner(std::move(*connection));
+    const auto missing = runner.run(QStringLiteral("segscale-no-such-command"), {QStringLiteral("--version")});
+    QVERIFY(!missing.ok());
+    QCOMPARE(missing.error().category, ErrorCategory::Missing);
+    QVERIFY2(missing.error().message.contains(QStringLiteral("segscale-no-such-command is not installed on %1@127.0.0.1:%2")
+                                                  .arg(sshd.userName())
+                                                  .arg(sshd.port())),
+             qPrintable(missing.error().message));
+    const auto echoed = runner.run(QStringLiteral("cat"), {}, QByteArrayLiteral("through stdin"));
+    QVERIFY(echoed.ok());
+    QCOMPARE(echoed->exitCode, 0);
+    QCOMPARE(echoed->standardOutput, QByteArrayLiteral("through stdin"));
 }
 
 QTEST_GUILESS_MAIN(TestLaunchers)
