@@ -5,4 +5,5 @@ segscale_add_test(NAME tst_jobstore SOURCES unit/tst_jobstore.cpp LIBS segscale_
 segscale_add_test(NAME tst_jobstore_cli SOURCES unit/tst_jobstore_cli.cpp LIBS segscale_jobs LABELS integration)
 add_dependencies(tst_jobstore_cli segscale)
 # The same store on PostgreSQL; starts its own cluster and skips when the server is absent.
-segscale_add_test(NAME tst_jobstore_pg SOURCES unit/tst_jobstore_pg.cpp LIBS segscale_jobs Qt6::Network LABELS unit)
+segscale_add_test(NAME tst_jobstore_pg
+                  SOURCES unit/tst_jobstore_pg.cpp common/postgresfixture.cpp common/postgresfixture.h LIBS segscale_jobs Qt6::Network LABELS unit)

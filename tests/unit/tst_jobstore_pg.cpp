@@ -1,25 +1,18 @@
-// JobStore on a real PostgreSQL: the test starts its own throw-away cluster (initdb +
-// pg_ctl in a temp dir, on a free port, as a non-root user) and skips clearly when the
-// PostgreSQL server binaries are not installed.
+// JobStore on a real PostgreSQL: the test starts its own throw-away cluster
+// (tests/common/postgresfixture: initdb + pg_ctl in a temp dir, on a free port, as a
+// non-root user) and skips clearly when the PostgreSQL server binaries are not installed.
 
+#include "common/postgresfixture.h"
 #include "jobs/jobstore.h"
 #include "jobs/studyexporter.h"
 
 #include <QBuffer>
-#include <QDir>
-#include <QFileInfo>
 #include <QJsonArray>
-#include <QProcess>
 #include <QSet>
 #include <QSqlDatabase>
 #include <QSqlQuery>
-#include <QStandardPaths>
-#include <QTcpServer>
-#include <QTemporaryDir>
 #include <QTest>
 #include <QThread>
-
-#include <unistd.h>
 
 using namespace SegScale;
 using namespace SegScale::Jobs;
@@ -27,50 +20,14 @@ using namespace SegScale::Jobs;
 class TestJobStorePg : public QObject {
     Q_OBJECT
 
-    QTemporaryDir m_dir{QStringLiteral("/tmp/segscale-pg-XXXXXX")};
-    QString m_bin;
-    QStringList m_asUser;  // "runuser -u postgres --" when we are root: initdb refuses root
-    QString m_data;
-    int m_port = 0;
-    bool m_started = false;
-    int m_dbCounter = 0;
-
-    bool runTool(const QString &tool, const QStringList &args, QString *output = nullptr)
-    {
-        QProcess p;
-        p.setProcessChannelMode(QProcess::MergedChannels);
-        const QString exe = m_bin + QLatin1Char('/') + tool;
-        if (m_asUser.isEmpty())
-            p.start(exe, args);
-        else
-            p.start(m_asUser.first(), m_asUser.mid(1) + QStringList{exe} + args);
-        const bool ok = p.waitForFinished(120'000) && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
-        const QString text = QString::fromLocal8Bit(p.readAll());
-        if (output)
-            *output = text;
-        if (!ok)
-            qWarning().noquote() << tool << "failed:" << text;
-        return ok;
-    }
+    PostgresFixture m_pg;
 
     QString newDatabase()
     {
-        const QString name = QStringLiteral("study%1").arg(++m_dbCounter);
-        {
-            QSqlDatabase admin = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), QStringLiteral("admin"));
-            admin.setHostName(QStringLiteral("127.0.0.1"));
-            admin.setPort(m_port);
-            admin.setUserName(QStringLiteral("segscale"));
-            admin.setDatabaseName(QStringLiteral("postgres"));
-            if (!admin.open())
-                return QString();
-            QSqlQuery q(admin);
-            if (!q.exec(QStringLiteral("CREATE DATABASE ") + name))
-                return QString();
-            admin.close();
-        }
-        QSqlDatabase::removeDatabase(QStringLiteral("admin"));
-        return QStringLiteral("postgresql://segscale@127.0.0.1:%1/%2").arg(m_port).arg(name);
+        const QString url = m_pg.createDatabase();
+        if (url.isEmpty())
+            qWarning().noquote() << m_pg.errorString();
+        return url;
     }
 
     std::unique_ptr<JobStore> makeStore(const QString &url, int n)
@@ -104,49 +61,12 @@ private Q_SLOTS:
     {
         if (!QSqlDatabase::isDriverAvailable(QStringLiteral("QPSQL")))
             QSKIP("the Qt PostgreSQL driver (libqt6sql6-psql) is not installed");
-        for (const QString &dir : QDir(QStringLiteral("/usr/lib/postgresql")).entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name | QDir::Reversed)) {
-            if (QFileInfo::exists(QStringLiteral("/usr/lib/postgresql/%1/bin/initdb").arg(dir))) {
-                m_bin = QStringLiteral("/usr/lib/postgresql/%1/bin").arg(dir);
-                break;
-            }
-        }
-        if (m_bin.isEmpty()) {
-            const QString initdb = QStandardPaths::findExecutable(QStringLiteral("initdb"));
-            if (!initdb.isEmpty())
-                m_bin = QFileInfo(initdb).canonicalPath();
-        }
-        if (m_bin.isEmpty())
-            QSKIP("PostgreSQL server binaries (initdb, pg_ctl) are not installed (apt-get install postgresql)");
-        QVERIFY(m_dir.isValid());
-        if (::geteuid() == 0) {
-            const QString runuser = QStandardPaths::findExecutable(QStringLiteral("runuser"));
-            if (runuser.isEmpty() || QProcess::execute(QStringLiteral("id"), {QStringLiteral("postgres")}) != 0)
-                QSKIP("running as root without a 'postgres' user to run initdb as");
-            m_asUser = {runuser, QStringLiteral("-u"), QStringLiteral("postgres"), QStringLiteral("--")};
-            QVERIFY(QProcess::execute(QStringLiteral("chown"), {QStringLiteral("postgres"), m_dir.path()}) == 0);
-        }
-        {
-            QTcpServer probe;  // a free port: bind to 0, read it, let it go
-            QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-            m_port = probe.serverPort();
-        }
-        m_data = m_dir.filePath(QStringLiteral("data"));
-        QVERIFY(runTool(QStringLiteral("initdb"), {QStringLiteral("-D"), m_data, QStringLiteral("-A"), QStringLiteral("trust"),
-                                                   QStringLiteral("-U"), QStringLiteral("segscale"), QStringLiteral("-E"),
-                                                   QStringLiteral("UTF8"), QStringLiteral("--no-sync")}));
-        QVERIFY(runTool(QStringLiteral("pg_ctl"),
-                        {QStringLiteral("-D"), m_data, QStringLiteral("-l"), m_dir.filePath(QStringLiteral("log")), QStringLiteral("-w"),
-                         QStringLiteral("-o"),
-                         QStringLiteral("-p %1 -k %2 -c listen_addresses=127.0.0.1 -c fsync=off").arg(m_port).arg(m_dir.path()),
-                         QStringLiteral("start")}));
-        m_started = true;
+        if (const QString why = PostgresFixture::unavailableReason(); !why.isEmpty())
+            QSKIP(qPrintable(why));
+        QVERIFY2(m_pg.start(), qPrintable(m_pg.errorString()));
     }
 
-    void cleanupTestCase()
-    {
-        if (m_started)
-            runTool(QStringLiteral("pg_ctl"), {QStringLiteral("-D"), m_data, QStringLiteral("-m"), QStringLiteral("immediate"), QStringLiteral("stop")});
-    }
+    void cleanupTestCase() { m_pg.stop(); }
 
     void stateMachine()
     {
