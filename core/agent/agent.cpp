@@ -298,10 +298,7 @@ void Agent::onMessage(const QJsonObject &m)
                 finish(2, r.error().message);
                 return;
             }
-            if (auto r = startEngine(); !r) {
-                finish(r.error().category == ErrorCategory::Model || r.error().category == ErrorCategory::Usage ? 2 : 1, r.error().message);
-                return;
-            }
+            askForWork();
         } else {
             fetchModelChunk(offset + data.size());
         }
@@ -345,6 +342,15 @@ void Agent::onWelcome(const QJsonObject &m)
     m_settings = Jobs::StudySettings::fromJson(m.value(QStringLiteral("settings")).toObject());
     m_outputs = m_options.out.isEmpty() ? m.value(QStringLiteral("outputs")).toString() : m_options.out;
     m_modelSize = integer(m, "model_size");
+    if (m_options.prepared) {
+        const auto &p = *m_options.prepared;
+        m_network = p.network;
+        m_fetcher = p.fetcher;
+        m_writer = p.writer;
+        startEngine(p.segment);
+        askForWork();
+        return;
+    }
     auto prepared = prepareModel();
     if (!prepared) {
         if (prepared.error().category == ErrorCategory::Missing) {
@@ -356,8 +362,7 @@ void Agent::onWelcome(const QJsonObject &m)
         finish(2, prepared.error().message);
         return;
     }
-    if (auto r = startEngine(); !r)
-        finish(r.error().category == ErrorCategory::Model || r.error().category == ErrorCategory::Usage ? 2 : 1, r.error().message);
+    askForWork();
 }
 
 // Finds the study's model: the local copy named with modelPath, or the cached download.
@@ -415,8 +420,16 @@ Result<void> Agent::prepareModel()
     if (!network)
         return Error{ErrorCategory::Model, network.error().message};
     m_network = *network;
+    if (auto r = prepareOutputs(*card, o); !r)
+        return r;
+    startEngine(o);
+    return {};
+}
 
-    m_fetcher = std::make_unique<Pipeline::StorageFetcher>(m_options.credentials, m_options.storage);
+Result<void> Agent::prepareOutputs(const Model::ModelCard &card, const Pipeline::SegmentOptions &o)
+{
+    m_ownFetcher = std::make_unique<Pipeline::StorageFetcher>(m_options.credentials, m_options.storage);
+    m_fetcher = m_ownFetcher.get();
     std::shared_ptr<Storage::Storage> labelStorage;
     QString labelDir = m_outputs.isEmpty() ? QStringLiteral("segscale-outputs") : m_outputs;
     if (Pipeline::StorageFetcher::isRemote(labelDir)) {
@@ -429,27 +442,36 @@ Result<void> Agent::prepareModel()
         labelStorage = *storage;
         labelDir = url->path;
     }
-    m_writer = std::make_unique<Pipeline::OutputWriter>(labelDir, card->palette, o.overlays, m_network->untrained(), labelStorage);
-    if (auto r = m_writer->prepare(); !r)
+    m_ownWriter = std::make_unique<Pipeline::OutputWriter>(labelDir, card.palette, o.overlays, m_network->untrained(), labelStorage);
+    if (auto r = m_ownWriter->prepare(); !r)
         return Error{ErrorCategory::Usage, r.error().message};
+    m_writer = m_ownWriter.get();
     log(QStringLiteral("model: %1; labels in %2").arg(m_network->describe(), m_outputs.isEmpty() ? labelDir : m_outputs));
+    return {};
+}
 
-    m_queue = std::make_unique<LeaseQueue>(this, m_fetcher.get());
-    m_forwarder = std::make_unique<Forwarder>(this, expected);
-    auto engine = std::make_shared<Pipeline::Engine>(m_network, o, m_writer.get());
+void Agent::startEngine(const Pipeline::SegmentOptions &o)
+{
+    m_queue = std::make_unique<LeaseQueue>(this, m_fetcher);
+    m_forwarder = std::make_unique<Forwarder>(this, m_settings.modelFingerprint);
+    auto engine = std::make_shared<Pipeline::Engine>(m_network, o, m_writer);
     m_stopEngine = [engine](bool hard) {
         if (hard)
             engine->abort();
         else
             engine->cancel();
     };
-    m_engineThread = std::thread([this, engine] {
-        engine->run(*m_queue, *m_forwarder);
-        QPointer<Agent> self = this;
-        QMetaObject::invokeMethod(this, [self] { if (self) self->engineFinished(); }, Qt::QueuedConnection);
-    });
     m_engineRunning = true;
-    return {};
+    m_engineThread = std::thread([this, engine] {
+        Pipeline::RunStats stats = engine->run(*m_queue, *m_forwarder);
+        QPointer<Agent> self = this;
+        QMetaObject::invokeMethod(this, [self, stats] {
+            if (self) {
+                self->m_summary.stats = stats;
+                self->engineFinished();
+            }
+        }, Qt::QueuedConnection);
+    });
 }
 
 void Agent::fetchModelChunk(qint64 offset)
@@ -457,12 +479,6 @@ void Agent::fetchModelChunk(qint64 offset)
     if (offset == 0)
         log(QStringLiteral("fetching the study's model from the coordinator (%1 MB)").arg(m_modelSize / 1e6, 0, 'f', 1));
     m_client->send(QJsonObject{{QStringLiteral("type"), QStringLiteral("model-chunk")}, {QStringLiteral("offset"), static_cast<double>(offset)}});
-}
-
-Result<void> Agent::startEngine()
-{
-    askForWork();
-    return {};
 }
 
 void Agent::askForWork()
@@ -535,6 +551,8 @@ void Agent::onAck(const QJsonObject &m)
         ++m_summary.done;
     else if (outcome == QLatin1StringView("stale") || outcome == QLatin1StringView("rejected"))
         ++m_summary.stale;
+    else if (outcome == QLatin1StringView("retry"))
+        ++m_summary.retrying;
     else
         ++m_summary.failed;
     Q_EMIT progressed(m_summary.done, m_summary.failed);

@@ -20,6 +20,7 @@
 #include "base/result.h"
 #include "cluster/coordinatorclient.h"
 #include "jobs/studysettings.h"
+#include "pipeline/runstats.h"
 #include "pipeline/segmentoptions.h"
 #include "storage/credentials.h"
 #include "storage/storageoptions.h"
@@ -58,14 +59,27 @@ struct AgentOptions {
     int reconnectMaxMs = 10000;   // back-off ceiling between reconnects
     Storage::Credentials credentials;
     Storage::StorageOptions storage;
+
+    // In-process use (`study run`): the caller loaded the study's model (checked by
+    // Study::RunPlanner), prepared the outputs and the storage connections; the agent
+    // uses these instead of its own and shares them with other agents of the process.
+    struct Prepared {
+        std::shared_ptr<const Model::Network> network;
+        Pipeline::SegmentOptions segment;
+        const Pipeline::OutputWriter *writer = nullptr;
+        Pipeline::StorageFetcher *fetcher = nullptr;
+    };
+    std::optional<Prepared> prepared;
 };
 
 struct AgentSummary {
     qint64 done = 0;       // acknowledged as done
-    qint64 failed = 0;     // acknowledged as failed (or retrying)
+    qint64 failed = 0;     // acknowledged as failed for good
+    qint64 retrying = 0;   // failed with a retryable error: pending again, after a back-off
     qint64 stale = 0;      // refused: the lease had expired and the image went elsewhere
     int exitCode = 0;      // 0 finished/stopped, 2 refused (token, version, model), 1 other
     QString message;
+    Pipeline::RunStats stats;  // the engine's, once it finished
 };
 
 class Agent final : public QObject {
@@ -97,8 +111,9 @@ private:
     void onClosed(const QString &reason);
     void onWelcome(const QJsonObject &m);
     Result<void> prepareModel();
+    Result<void> prepareOutputs(const Model::ModelCard &card, const Pipeline::SegmentOptions &o);
+    void startEngine(const Pipeline::SegmentOptions &o);
     void fetchModelChunk(qint64 offset);
-    Result<void> startEngine();
     void askForWork();
     void onGrant(const QJsonObject &m);
     void onAck(const QJsonObject &m);
@@ -118,8 +133,10 @@ private:
     qint64 m_modelSize = 0;
     QString m_modelPartPath;
     std::shared_ptr<const Model::Network> m_network;
-    std::unique_ptr<Pipeline::StorageFetcher> m_fetcher;
-    std::unique_ptr<Pipeline::OutputWriter> m_writer;
+    std::unique_ptr<Pipeline::StorageFetcher> m_ownFetcher;
+    std::unique_ptr<Pipeline::OutputWriter> m_ownWriter;
+    Pipeline::StorageFetcher *m_fetcher = nullptr;
+    const Pipeline::OutputWriter *m_writer = nullptr;
     std::unique_ptr<LeaseQueue> m_queue;
     std::unique_ptr<Forwarder> m_forwarder;
     std::thread m_engineThread;

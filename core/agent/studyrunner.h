@@ -1,12 +1,11 @@
 #pragma once
-// StudyRunner: the embedded coordinator plus local pipeline behind `segscale study run`.
-// One coordinator thread owns the study database (its own JobStore connection): it hands
-// out leases, extends them while images are in flight, returns expired leases of other
-// workers, and commits results and failures in small batches. The engines pull their
-// images through a lease-backed ImageSource and report through a sink that queues writes
-// for the coordinator. An image counts as done only once its result is committed, so a
-// kill -9 loses at most the images in flight, and a restart (same worker name) reclaims
-// their leases at once and redoes them; nothing finished is ever recomputed.
+// StudyRunner: `segscale study run` — an embedded Coordinator (on its own thread, owning
+// the study database) and local Agents talking to it over the in-process transport.
+// They are the same classes that `segscale serve` and `segscale agent` run across
+// machines, so the lease policy, result batching and acknowledgement, expiry and
+// retries are exactly the cluster's. An image counts as done once its result is
+// committed; a kill -9 loses at most the images in flight, and a restart (same worker
+// name) reclaims their leases at once and redoes them.
 
 #include "base/result.h"
 #include "jobs/jobtypes.h"
@@ -14,9 +13,13 @@
 #include "pipeline/runstats.h"
 #include "pipeline/segmentoptions.h"
 
+#include <QPointer>
+
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 namespace SegScale::Pipeline {
 class OutputWriter;
@@ -25,18 +28,20 @@ class StorageFetcher;
 
 namespace SegScale::Agent {
 
+class Agent;
+
 struct StudyRunOptions {
     QString database;
     QString workerName;          // stable across restarts, so a restart reclaims its leases
-    int workers = 1;             // engines in this process (they share the network)
+    int workers = 1;             // agents in this process (they share the network)
     int leaseSeconds = 300;
-    int leaseBatch = 4;          // images per lease request
+    int leaseBatch = 4;          // images each agent leases ahead of its engine
     int maxAttempts = 3;
     Pipeline::SegmentOptions segment;
 };
 
 struct StudyRunSummary {
-    Pipeline::RunStats stats;  // summed over the engines
+    Pipeline::RunStats stats;  // summed over the agents' engines
     qint64 committedDone = 0;
     qint64 committedFailed = 0;
     qint64 retrying = 0;       // failed with a retryable error, back to pending
@@ -46,8 +51,6 @@ struct StudyRunSummary {
 
 struct StudyRunProgress {
     qint64 done = 0, failed = 0;  // committed by this run
-    qint64 total = 0;             // images in the study
-    qint64 doneBefore = 0;        // done when this run started
 };
 
 class StudyRunner {
@@ -56,23 +59,22 @@ public:
                 const Pipeline::OutputWriter *writer, Pipeline::StorageFetcher *fetcher);
     ~StudyRunner();
 
+    // Runs an event loop on the calling thread until every agent finished.
     Result<StudyRunSummary> run(const std::function<void(const StudyRunProgress &)> &progress = {});
-    void cancel();  // finish the images in flight, lease no more
-    void abort();   // stop now; in-flight images stay leased and are redone later
+    // Thread-safe (a signal watcher calls them).
+    void cancel();  // drain: finish the images in flight, lease no more
+    void abort();   // stop now; in-flight images go back to the study
 
 private:
-    struct Coordinator;
-    class LeaseSource;
-    class ResultQueue;
+    void forEachAgent(void (Agent::*action)());
 
     StudyRunOptions m_options;
     std::shared_ptr<const Model::Network> m_network;
     const Pipeline::OutputWriter *m_writer;
     Pipeline::StorageFetcher *m_fetcher;
-    std::atomic<bool> m_cancel{false};
-    std::atomic<bool> m_abort{false};
-    std::mutex m_enginesMutex;
-    std::vector<std::function<void(bool abort)>> m_stoppers;
+    std::mutex m_mutex;
+    std::vector<QPointer<Agent>> m_agents;
+    std::atomic<int> m_requested{0};  // 1 cancel, 2 abort (before the agents exist)
 };
 
 } // namespace SegScale::Agent
