@@ -4,9 +4,14 @@
 // coordinator killed -9 and restarted loses no acknowledged result and its agents come
 // back by themselves; a wrong token gets nothing; an agent token cannot use admin
 // messages; malformed, oversized and wrong-version messages close that connection only;
-// a model that is not the study's is refused by hash.
+// a model that is not the study's is refused by hash; two coordinators on one PostgreSQL
+// study (a private postgres the test starts) with agents on both do each image once; a
+// private Slurm cluster runs two agents as a job array that finish a study.
 
 #include "common/clirun.h"
+#include "common/postgresfixture.h"
+#include "common/slurmfixture.h"
+#include "launch/slurmlauncher.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -41,15 +46,25 @@ QString modelDir()
 
 // A read-only look at the study while processes work on it.
 struct StudyView {
-    QString path;
+    QString path;  // a SQLite file or a postgresql://user@host:port/db URL
     template <typename F>
     void query(const QString &sql, F &&row) const
     {
         const QString name = QStringLiteral("view-%1").arg(QRandomGenerator::global()->generate());
         {
-            QSqlDatabase c = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
-            c.setDatabaseName(path);
-            c.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000;QSQLITE_OPEN_READONLY"));
+            QSqlDatabase c;
+            if (path.startsWith(QLatin1StringView("postgresql://"))) {
+                const QUrl url(path);
+                c = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), name);
+                c.setHostName(url.host());
+                c.setPort(url.port());
+                c.setUserName(url.userName());
+                c.setDatabaseName(url.path().mid(1));
+            } else {
+                c = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+                c.setDatabaseName(path);
+                c.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000;QSQLITE_OPEN_READONLY"));
+            }
             if (c.open()) {
                 QSqlQuery q(c);
                 if (q.exec(sql))
@@ -238,7 +253,7 @@ class TestCluster : public QObject {
     // A fresh study over the test images; returns its path.
     QString makeStudy(const QString &name)
     {
-        const QString db = path(name);
+        const QString db = name.contains(QLatin1StringView("://")) ? name : path(name);
         auto created = runCli(cli(), {QStringLiteral("study"), QStringLiteral("create"), db, QStringLiteral("--model"), modelDir(),
                                       QStringLiteral("--scales"), QStringLiteral("1"), QStringLiteral("--base-size"), QStringLiteral("128"),
                                       QStringLiteral("--crop"), QStringLiteral("128"), QStringLiteral("--no-flip")},
@@ -510,6 +525,89 @@ private Q_SLOTS:
         auto good = startAgent(serve, QStringLiteral("fetched"));
         QCOMPARE(good->wait(240000), 0);
         QCOMPARE(view.resultRows(), qint64(m_count));
+    }
+    void twoCoordinatorsOnOnePostgresStudy()
+    {
+        if (const QString why = PostgresFixture::unavailableReason(); !why.isEmpty())
+            QSKIP(qPrintable(why));
+        PostgresFixture pg;
+        QVERIFY2(pg.start(), qPrintable(pg.errorString()));
+        const QString url = pg.createDatabase();
+        QVERIFY(!url.isEmpty());
+        const QString db = makeStudy(url);
+        QVERIFY(!db.isEmpty());
+        Serve first, second;
+        QVERIFY2(first.start(serveArgs(db), path(QStringLiteral("serve-pg1.log"))), qPrintable(first.log()));
+        QVERIFY2(second.start(serveArgs(db), path(QStringLiteral("serve-pg2.log"))), qPrintable(second.log()));
+        std::vector<std::unique_ptr<AgentProcess>> agents;
+        agents.push_back(startAgent(first, QStringLiteral("pg-a")));
+        agents.push_back(startAgent(first, QStringLiteral("pg-b")));
+        agents.push_back(startAgent(second, QStringLiteral("pg-c")));
+        agents.push_back(startAgent(second, QStringLiteral("pg-d")));
+        qint64 acknowledged = 0;
+        static const QRegularExpression summary(QStringLiteral("no work left \\((\\d+) done"));
+        for (auto &a : agents) {
+            QCOMPARE(a->wait(300000), 0);
+            const auto m = summary.match(a->err());
+            QVERIFY(m.hasMatch());
+            acknowledged += m.captured(1).toLongLong();
+        }
+        const StudyView view{db};
+        QCOMPARE(view.resultRows(), qint64(m_count));
+        QCOMPARE(view.inState(2), qint64(m_count));
+        QCOMPARE(view.count(QStringLiteral("SELECT COUNT(DISTINCT image_id) FROM results")), qint64(m_count));
+        QCOMPARE(acknowledged, qint64(m_count));  // no image was done twice, on either coordinator
+        // Both coordinators handed out work.
+        QVERIFY(first.log().contains(QStringLiteral("agent pg-a joined")) && second.log().contains(QStringLiteral("agent pg-c joined")));
+        QVERIFY(view.count(QStringLiteral("SELECT COUNT(*) FROM workers WHERE done_count > 0")) >= 2);
+        QCOMPARE(first.terminate(), 0);
+        QCOMPARE(second.terminate(), 0);
+    }
+
+    void slurmJobArrayOfAgentsFinishesAStudy()
+    {
+        if (const QString why = SlurmFixture::unavailableReason(); !why.isEmpty())
+            QSKIP(qPrintable(why));
+        SlurmFixture slurm;
+        QVERIFY2(slurm.start(), qPrintable(slurm.errorString()));
+        const QString db = makeStudy(QStringLiteral("slurm.db"));
+        QVERIFY(!db.isEmpty());
+        Serve serve;
+        QVERIFY2(serve.start(serveArgs(db), path(QStringLiteral("serve-slurm.log"))), qPrintable(serve.log()));
+
+        using namespace SegScale::Launch;
+        LaunchSpec spec;
+        spec.program = cli();
+        spec.arguments = {QStringLiteral("agent"), QStringLiteral("--connect"), serve.url(), QStringLiteral("--token-file"),
+                          path(QStringLiteral("agent.token")), QStringLiteral("--name"), QStringLiteral("{name}"), QStringLiteral("--threads"),
+                          QStringLiteral("1"), QStringLiteral("--model-cache"), path(QStringLiteral("cache"))};
+        spec.count = 2;
+        spec.namePrefix = QStringLiteral("slurm-agent");
+        spec.slurm.commandEnvironment = slurm.environment();
+        spec.slurm.scriptDirectory = slurm.dir() + QStringLiteral("/jobs");
+        spec.slurm.pollIntervalMs = 500;
+        spec.slurm.cpusPerTask = 1;
+        SlurmLauncher launcher;
+        const auto ids = launcher.start(spec);
+        QVERIFY2(ids.ok(), qPrintable(ids.ok() ? QString() : ids.error().toString()));
+        QCOMPARE(ids->size(), 2);
+        const auto finished = [&] {
+            for (const QString &id : *ids)
+                if (!launcher.agent(id).isFinished())
+                    return false;
+            return true;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(finished(), 300000);
+        for (const QString &id : *ids) {
+            const LaunchedAgent a = launcher.agent(id);
+            QVERIFY2(a.state == LaunchedAgent::State::Exited && a.exitCode == 0,
+                     qPrintable(stateName(a.state) + QLatin1Char(' ') + a.detail + QLatin1Char('\n') + slurm.logs()));
+        }
+        const StudyView view{db};
+        QCOMPARE(view.inState(2), qint64(m_count));
+        QCOMPARE(view.resultRows(), qint64(m_count));
+        QVERIFY(serve.log().contains(QStringLiteral("agent slurm-agent-0 joined")));
+        QVERIFY(serve.log().contains(QStringLiteral("agent slurm-agent-1 joined")));
     }
 };
 
