@@ -1,5 +1,7 @@
 #include "agent/agent.h"
 
+#include "agent/checkrunner.h"
+
 #include "cluster/protocol.h"
 #include "jobs/jobtypes.h"
 #include "model/modelcard.h"
@@ -298,11 +300,13 @@ void Agent::onMessage(const QJsonObject &m)
                 finish(2, r.error().message);
                 return;
             }
-            askForWork();
+            beginWork();
         } else {
             fetchModelChunk(offset + data.size());
         }
-    } else if (t == QLatin1StringView("drain"))
+    } else if (t == QLatin1StringView("check-image"))
+        onCheckImage(m);
+    else if (t == QLatin1StringView("drain"))
         drain();
     else if (t == QLatin1StringView("stop"))
         stop();
@@ -310,7 +314,8 @@ void Agent::onMessage(const QJsonObject &m)
         const QString code = m.value(QStringLiteral("code")).toString();
         const QString text = m.value(QStringLiteral("message")).toString();
         log(QStringLiteral("coordinator: %1 (%2)").arg(text, code));
-        if (code == QLatin1StringView("auth") || code == QLatin1StringView("version") || code == QLatin1StringView("model")) {
+        if (code == QLatin1StringView("auth") || code == QLatin1StringView("version") || code == QLatin1StringView("model") ||
+            code == QLatin1StringView("check")) {
             m_refused = true;
             m_summary.message = text;
         } else if (code == QLatin1StringView("malformed") || code == QLatin1StringView("too-large")) {
@@ -342,6 +347,7 @@ void Agent::onWelcome(const QJsonObject &m)
     m_settings = Jobs::StudySettings::fromJson(m.value(QStringLiteral("settings")).toObject());
     m_outputs = m_options.out.isEmpty() ? m.value(QStringLiteral("outputs")).toString() : m_options.out;
     m_modelSize = integer(m, "model_size");
+    m_checkCount = static_cast<int>(integer(m, "check_images"));
     if (m_options.prepared) {
         const auto &p = *m_options.prepared;
         m_network = p.network;
@@ -362,7 +368,7 @@ void Agent::onWelcome(const QJsonObject &m)
         finish(2, prepared.error().message);
         return;
     }
-    askForWork();
+    beginWork();
 }
 
 // Finds the study's model: the local copy named with modelPath, or the cached download.
@@ -422,8 +428,52 @@ Result<void> Agent::prepareModel()
     m_network = *network;
     if (auto r = prepareOutputs(*card, o); !r)
         return r;
-    startEngine(o);
+    m_segment = o;
     return {};
+}
+
+// The model is ready: prove it reproduces the study's check images, then work.
+void Agent::beginWork()
+{
+    if (m_checkCount > 0 && m_checks.size() < m_checkCount) {
+        if (m_checks.isEmpty())
+            log(QStringLiteral("segmenting the study's %1 check images before taking work").arg(m_checkCount));
+        m_client->send(QJsonObject{{QStringLiteral("type"), QStringLiteral("check")}, {QStringLiteral("index"), static_cast<int>(m_checks.size())}});
+        return;
+    }
+    if (m_checkCount > 0) {
+        auto verified = CheckRunner::verify(m_network, m_segment, m_checks);
+        if (!verified) {
+            m_client->send(QJsonObject{{QStringLiteral("type"), QStringLiteral("check-result")},
+                                       {QStringLiteral("passed"), false},
+                                       {QStringLiteral("message"), verified.error().message.left(2000)}});
+            m_refused = true;
+            finish(2, verified.error().message);
+            return;
+        }
+        log(QStringLiteral("check images reproduced (worst agreement %1%)").arg(100.0 * *verified, 0, 'f', 3));
+        m_client->send(QJsonObject{{QStringLiteral("type"), QStringLiteral("check-result")},
+                                   {QStringLiteral("passed"), true},
+                                   {QStringLiteral("agreement"), *verified}});
+    }
+    startEngine(m_segment);
+    askForWork();
+}
+
+void Agent::onCheckImage(const QJsonObject &m)
+{
+    m_checkCount = static_cast<int>(integer(m, "count"));
+    if (integer(m, "index") != m_checks.size() || m_checks.size() >= m_checkCount) {
+        beginWork();
+        return;
+    }
+    Jobs::CheckImage c;
+    c.location = m.value(QStringLiteral("location")).toString();
+    c.image = QByteArray::fromBase64(m.value(QStringLiteral("image")).toString().toLatin1());
+    c.labelsPng = QByteArray::fromBase64(m.value(QStringLiteral("labels")).toString().toLatin1());
+    c.minAgreement = m.value(QStringLiteral("min_agreement")).toDouble(1.0);
+    m_checks.append(std::move(c));
+    beginWork();
 }
 
 Result<void> Agent::prepareOutputs(const Model::ModelCard &card, const Pipeline::SegmentOptions &o)

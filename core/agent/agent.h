@@ -19,6 +19,7 @@
 
 #include "base/result.h"
 #include "cluster/coordinatorclient.h"
+#include "jobs/jobtypes.h"
 #include "jobs/studysettings.h"
 #include "pipeline/runstats.h"
 #include "pipeline/segmentoptions.h"
@@ -113,6 +114,8 @@ private:
     Result<void> prepareModel();
     Result<void> prepareOutputs(const Model::ModelCard &card, const Pipeline::SegmentOptions &o);
     void startEngine(const Pipeline::SegmentOptions &o);
+    void beginWork();
+    void onCheckImage(const QJsonObject &m);
     void fetchModelChunk(qint64 offset);
     void askForWork();
     void onGrant(const QJsonObject &m);
@@ -132,6 +135,9 @@ private:
     QString m_outputs;
     qint64 m_modelSize = 0;
     QString m_modelPartPath;
+    Pipeline::SegmentOptions m_segment;
+    int m_checkCount = 0;
+    QList<Jobs::CheckImage> m_checks;
     std::shared_ptr<const Model::Network> m_network;
     std::unique_ptr<Pipeline::StorageFetcher> m_ownFetcher;
     std::unique_ptr<Pipeline::OutputWriter> m_ownWriter;

@@ -73,6 +73,8 @@ struct Coordinator::Session {
     QHash<qint64, qint64> held;  // image -> lease, as far as this session knows
     qint64 done = 0, failed = 0;
     bool draining = false;
+    bool checked = false;        // passed the study's check images (or there are none)
+    QString refusal;             // why this agent may not work (a failed check)
     int subscribeMs = 0;         // > 0: push "changed" at most this often
     qint64 lastPush = 0;
 };
@@ -122,6 +124,10 @@ Result<void> Coordinator::open()
         m_modelPath = QFileInfo(dir + QLatin1Char('/') + file).absoluteFilePath();
         m_modelSize = QFileInfo(m_modelPath).size();
     }
+    auto checks = m_store->checkImages();
+    if (!checks)
+        return checks.error();
+    m_checks = *checks;
     m_sweepTimer.start(std::max(100, m_options.sweepMs));
     m_tickTimer.start(250);
     sweep();
@@ -221,6 +227,10 @@ void Coordinator::dispatch(Session &s, const QJsonObject &m)
         release(s, integers(m.value(QStringLiteral("images"))));
     else if (t == QLatin1StringView("model-chunk"))
         modelChunk(s, m);
+    else if (t == QLatin1StringView("check"))
+        checkImage(s, m);
+    else if (t == QLatin1StringView("check-result"))
+        checkResult(s, m);
 }
 
 void Coordinator::hello(Session &s, const QJsonObject &m)
@@ -294,11 +304,19 @@ void Coordinator::hello(Session &s, const QJsonObject &m)
     welcome.insert(QStringLiteral("heartbeat_seconds"), std::max(1, m_options.leaseSeconds / 4));
     welcome.insert(QStringLiteral("model_size"), static_cast<double>(m_modelSize));
     welcome.insert(QStringLiteral("outputs"), m_options.outputs);
+    welcome.insert(QStringLiteral("check_images"), static_cast<int>(m_checks.size()));
+    // In-process agents share this process's model and build: nothing to prove.
+    s.checked = m_checks.isEmpty() || s.trusted;
     reply(s, m, welcome);
 }
 
 void Coordinator::lease(Session &s, const QJsonObject &m)
 {
+    if (!s.checked) {
+        refuse(s, QStringLiteral("check"), s.refusal.isEmpty() ? QStringLiteral("segment the study's check images before asking for work")
+                                                               : s.refusal);
+        return;
+    }
     if (s.draining) {
         reply(s, m, message(QStringLiteral("drain")));
         return;
@@ -477,6 +495,39 @@ void Coordinator::modelChunk(Session &s, const QJsonObject &m)
                             {QStringLiteral("eof"), offset + data.size() >= f.size()}});
 }
 
+void Coordinator::checkImage(Session &s, const QJsonObject &m)
+{
+    const qsizetype index = static_cast<qsizetype>(integer(m, "index"));
+    QJsonObject out{{QStringLiteral("type"), QStringLiteral("check-image")},
+                    {QStringLiteral("index"), static_cast<int>(index)},
+                    {QStringLiteral("count"), static_cast<int>(m_checks.size())}};
+    if (index < m_checks.size()) {
+        const Jobs::CheckImage &c = m_checks[index];
+        out.insert(QStringLiteral("location"), c.location);
+        out.insert(QStringLiteral("image"), QString::fromLatin1(c.image.toBase64()));
+        out.insert(QStringLiteral("labels"), QString::fromLatin1(c.labelsPng.toBase64()));
+        out.insert(QStringLiteral("min_agreement"), c.minAgreement);
+    }
+    reply(s, m, out);
+}
+
+void Coordinator::checkResult(Session &s, const QJsonObject &m)
+{
+    const double agreement = m.value(QStringLiteral("agreement")).toDouble(-1);
+    if (m.value(QStringLiteral("passed")).toBool()) {
+        s.checked = true;
+        m_refusedAgents.remove(s.name);
+        log(QStringLiteral("agent %1 reproduced the check images (worst agreement %2%)").arg(s.name).arg(100.0 * agreement, 0, 'f', 3));
+        return;
+    }
+    s.checked = false;
+    s.refusal = QStringLiteral("refused: the check images differ on this agent: ") + m.value(QStringLiteral("message")).toString();
+    log(QStringLiteral("agent %1 %2").arg(s.name, s.refusal));
+    m_refusedAgents.insert(s.name, s.refusal);
+    m_dirty = true;
+    refuse(s, QStringLiteral("check"), s.refusal);
+}
+
 QJsonObject Coordinator::summary()
 {
     QJsonObject out = message(QStringLiteral("summary"));
@@ -518,9 +569,14 @@ QJsonArray Coordinator::workers() const
                                {QStringLiteral("held"), static_cast<double>(s->held.size())},
                                {QStringLiteral("done"), static_cast<double>(s->done)},
                                {QStringLiteral("failed"), static_cast<double>(s->failed)},
-                               {QStringLiteral("state"), s->draining ? QStringLiteral("draining") : QStringLiteral("working")},
+                               {QStringLiteral("state"), s->draining  ? QStringLiteral("draining")
+                                                         : !s->checked ? QStringLiteral("checking")
+                                                                       : QStringLiteral("working")},
                                {QStringLiteral("stats"), s->stats}});
     }
+    for (auto it = m_refusedAgents.cbegin(); it != m_refusedAgents.cend(); ++it)
+        out.append(QJsonObject{{QStringLiteral("name"), it.key()}, {QStringLiteral("state"), QStringLiteral("refused")},
+                               {QStringLiteral("detail"), it.value()}});
     return out;
 }
 

@@ -21,6 +21,7 @@
 #include "base/result.h"
 #include "cluster/peer.h"
 #include "cluster/protocol.h"
+#include "jobs/jobtypes.h"
 #include "jobs/studysettings.h"
 
 #include <QElapsedTimer>
@@ -98,6 +99,8 @@ private:
     void failure(Session &s, const QJsonObject &m);
     void release(Session &s, const QList<qint64> &images);
     void modelChunk(Session &s, const QJsonObject &m);
+    void checkImage(Session &s, const QJsonObject &m);
+    void checkResult(Session &s, const QJsonObject &m);
     void admin(Session &s, const QJsonObject &m);
     QJsonObject summary();
     QJsonArray workers() const;
@@ -112,6 +115,8 @@ private:
     std::unique_ptr<Jobs::JobStore> m_store;
     Jobs::StudySettings m_settings;
     QString m_modelPath;
+    QList<Jobs::CheckImage> m_checks;
+    QHash<QString, QString> m_refusedAgents;  // name -> why (a failed check), for the workers list
     qint64 m_modelSize = 0;
     QHash<quint64, std::shared_ptr<Session>> m_sessions;
     quint64 m_nextSession = 1;

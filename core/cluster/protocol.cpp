@@ -69,6 +69,12 @@ constexpr Field kFailure[] = {
 };
 constexpr Field kRelease[] = {{"images", Kind::IntArray, true, 0, Protocol::kMaxListItems}};
 constexpr Field kModelChunk[] = {{"offset", Kind::Int, true, 0, kMaxId}};
+constexpr Field kCheck[] = {{"index", Kind::Int, true, 0, 1000}};
+constexpr Field kCheckResult[] = {
+    {"passed", Kind::Bool, true},
+    {"agreement", Kind::Number, false},
+    {"message", Kind::String, false, 0, kLongText},
+};
 constexpr Field kBye[] = {{"release", Kind::IntArray, false, 0, Protocol::kMaxListItems}};
 constexpr Field kPage[] = {
     {"after", Kind::Int, false, 0, kMaxId},
@@ -88,6 +94,8 @@ constexpr Schema kSchemas[] = {
     {"failure", R::Agent, kFailure},
     {"release", R::Agent, kRelease},
     {"model-chunk", R::Agent, kModelChunk},
+    {"check", R::Agent, kCheck},
+    {"check-result", R::Agent, kCheckResult},
     {"bye", R::Agent, kBye},
     {"summary", R::Admin, {}},
     {"workers", R::Admin, {}},

@@ -17,6 +17,8 @@
 //   failure {image, lease, …}  ack {image, outcome}
 //   release {images[]}         (leases handed back unstarted: no attempt counted)
 //   model-chunk {offset}       model-data {offset, data(base64), eof}
+//   check {index}              check-image {index, count, image, labels (base64)}
+//   check-result {passed, …}   (an agent that failed is refused work and told why)
 //   bye                        (then close)
 //                              drain | stop (pushed at any time)
 //   admin -> coordinator: summary, workers, results, errors, retry, drain, stop,

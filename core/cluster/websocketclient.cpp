@@ -71,6 +71,7 @@ void WebSocketClient::send(const QJsonObject &message)
 void WebSocketClient::close()
 {
     m_closing = true;
+    m_socket.flush();  // what was sent last (a bye, a failed check) goes before the close frame
     m_socket.close();
 }
 

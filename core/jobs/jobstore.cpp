@@ -1006,4 +1006,91 @@ Result<QList<ResultRecord>> JobStore::resultsPage(qint64 afterImageId, int limit
     return out;
 }
 
+Result<void> JobStore::setCheckImages(const QList<CheckImage> &images)
+{
+    auto current = settings();
+    if (!current)
+        return current.error();
+    if (!*current)
+        return Error{ErrorCategory::Usage, QStringLiteral("study %1 has no settings yet").arg(m_location)};
+    const QString fingerprint = QString::fromLatin1((*current)->fingerprint());
+    return transact(true, [&]() -> Result<void> {
+        QSqlQuery q(m_db);
+        if (!q.exec(QStringLiteral("DELETE FROM check_images")))
+            return sqlError(q, QStringLiteral("replacing check images"));
+        q.prepare(QStringLiteral("INSERT INTO check_images (location, image, labels, width, height, min_agreement, settings_fingerprint, "
+                                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+        for (const CheckImage &c : images) {
+            q.addBindValue(c.location);
+            q.addBindValue(c.image);
+            q.addBindValue(c.labelsPng);
+            q.addBindValue(c.width);
+            q.addBindValue(c.height);
+            q.addBindValue(c.minAgreement);
+            q.addBindValue(fingerprint);
+            q.addBindValue(now());
+            if (!q.exec())
+                return sqlError(q, QStringLiteral("writing a check image"));
+        }
+        return {};
+    });
+}
+
+Result<QList<CheckImage>> JobStore::checkImages()
+{
+    auto current = settings();
+    if (!current)
+        return current.error();
+    if (!*current)
+        return QList<CheckImage>{};
+    QSqlQuery q(m_db);
+    q.setForwardOnly(true);
+    q.prepare(QStringLiteral("SELECT id, location, image, labels, width, height, min_agreement FROM check_images "
+                             "WHERE settings_fingerprint = ? ORDER BY id"));
+    q.addBindValue(QString::fromLatin1((*current)->fingerprint()));
+    if (!q.exec())
+        return sqlError(q, QStringLiteral("reading check images"));
+    QList<CheckImage> out;
+    while (q.next()) {
+        CheckImage c;
+        c.id = q.value(0).toLongLong();
+        c.location = q.value(1).toString();
+        c.image = q.value(2).toByteArray();
+        c.labelsPng = q.value(3).toByteArray();
+        c.width = q.value(4).toInt();
+        c.height = q.value(5).toInt();
+        c.minAgreement = q.value(6).toDouble();
+        out.append(std::move(c));
+    }
+    return out;
+}
+
+Result<QList<LeasedImage>> JobStore::firstImages(int n)
+{
+    QSqlQuery q(m_db);
+    q.setForwardOnly(true);
+    q.prepare(QStringLiteral("SELECT id, dataset_id, path, size FROM images ORDER BY id LIMIT ?"));
+    q.addBindValue(std::max(0, n));
+    if (!q.exec())
+        return sqlError(q, QStringLiteral("reading images"));
+    QList<LeasedImage> out;
+    while (q.next()) {
+        LeasedImage img;
+        img.imageId = q.value(0).toLongLong();
+        img.datasetId = q.value(1).toLongLong();
+        img.path = q.value(2).toString();
+        img.size = q.value(3).toLongLong();
+        out.append(std::move(img));
+    }
+    q.finish();
+    for (auto &img : out) {
+        auto d = dataset(img.datasetId);
+        if (!d)
+            return d.error();
+        img.root = d->first;
+        img.storageUrl = d->second;
+    }
+    return out;
+}
+
 } // namespace SegScale::Jobs

@@ -114,6 +114,15 @@ public:
     // local datasets), so a run can check each server once before it starts.
     Result<QStringList> storagesWithWork();
 
+    // --- check images --------------------------------------------------------------------
+    // Replaces the study's check images (for the current settings).
+    Result<void> setCheckImages(const QList<CheckImage> &images);
+    // The first n images of the study (by id, any state), where they are: candidates
+    // for check images. leaseId is 0: nothing is leased.
+    Result<QList<LeasedImage>> firstImages(int n);
+    // The check images recorded under the current settings (older ones do not apply).
+    Result<QList<CheckImage>> checkImages();
+
     // The connection, for companions on the same thread (StudyExporter).
     QSqlDatabase database() const { return m_db; }
 

@@ -101,6 +101,19 @@ struct StudyProgress {
     QList<QPair<QString, qint64>> topErrors;  // category name, failed images; largest first
 };
 
+// An image with the labels a trusted run gave it: agents must reproduce them (to within
+// minAgreement of the pixels) before they may take work. labelsPng is the label map as
+// OutputWriter writes it (8- or 16-bit PNG of class indices).
+struct CheckImage {
+    qint64 id = 0;
+    QString location;
+    QByteArray image;      // the encoded image, as fetched
+    QByteArray labelsPng;
+    int width = 0;
+    int height = 0;
+    double minAgreement = 0.999;
+};
+
 // One row of a results page (the current run), for tables that page with keyset.
 struct ResultRecord {
     qint64 imageId = 0;

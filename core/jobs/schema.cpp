@@ -89,6 +89,19 @@ const QStringList &stepV3()
     return sql;
 }
 
+// v4: check images — a few images with the labels a trusted machine produced for them.
+// An agent segments them before it may lease work, so a wrong driver, precision or build
+// is caught before it writes a single result.
+const QStringList &stepV4()
+{
+    static const QStringList sql{
+        QStringLiteral("CREATE TABLE check_images (id %ID%, location TEXT NOT NULL, image %BLOB% NOT NULL, "
+                       "labels %BLOB% NOT NULL, width %INT% NOT NULL, height %INT% NOT NULL, "
+                       "min_agreement %REAL% NOT NULL, settings_fingerprint TEXT NOT NULL, created_at %INT% NOT NULL)"),
+    };
+    return sql;
+}
+
 Error sqlError(const QSqlQuery &q, const QString &what)
 {
     return Error{ErrorCategory::Internal, QStringLiteral("study database: %1: %2").arg(what, q.lastError().text())};
@@ -179,7 +192,7 @@ Result<void> Schema::migrate(QSqlDatabase &db, Dialect dialect)
                      QStringLiteral("study database has schema v%1; this SegScale reads up to v%2 — please upgrade")
                          .arg(*v)
                          .arg(CurrentVersion)};
-    const QStringList *steps[] = {&stepV1(), &stepV2(), &stepV3()};
+    const QStringList *steps[] = {&stepV1(), &stepV2(), &stepV3(), &stepV4()};
     static_assert(std::size(steps) == CurrentVersion);
     for (int to = *v + 1; to <= CurrentVersion; ++to) {
         if (auto r = runStep(db, dialect, to, *steps[to - 1]); !r)

@@ -526,6 +526,54 @@ private Q_SLOTS:
         QCOMPARE(good->wait(240000), 0);
         QCOMPARE(view.resultRows(), qint64(m_count));
     }
+    // An agent forced to another precision (bf16 instead of the study's fp32) gives other
+    // labels on the study's check images and is refused before it leases anything; an
+    // agent that reproduces them works. The model is a random-init PSPNet-50 (bf16 runs
+    // on the CPU for it; measured agreement 99.6%, the study asks for 99.99%).
+    void checkImagesRefuseAnAgentOfAnotherPrecision()
+    {
+        const QString card = path(QStringLiteral("psp-random"));
+        QVERIFY(QDir().mkpath(card));
+        {
+            QFile f(card + QStringLiteral("/model.json"));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(R"({"name": "psp50-random", "architecture": "pspnet", "random_init": true, "num_classes": 4,
+                        "classes": ["road", "building", "sky", "tree"],
+                        "input": {"color_order": "RGB", "mean": [123.675, 116.28, 103.53], "std": [58.395, 57.12, 57.375]},
+                        "defaults": {"scales": [1.0], "base_size": 64, "crop": 49, "flip": false},
+                        "pspnet": {"layers": 50, "bins": [1, 2, 3, 6], "zoom_factor": 8}})");
+        }
+        const QString db = path(QStringLiteral("checks.db"));
+        QCOMPARE(runCli(cli(), {QStringLiteral("study"), QStringLiteral("create"), db, QStringLiteral("--model"), card}, 60000).code, 0);
+        // Six images: a PSPNet-50 on this machine's CPU is slow even at base size 64.
+        const QString few = path(QStringLiteral("few"));
+        QVERIFY(QDir().mkpath(few));
+        for (int i = 0; i < 6; ++i)
+            QVERIFY(QFile::copy(QStringLiteral("%1/p%2.jpg").arg(m_images).arg(i, 2, 10, QLatin1Char('0')), QStringLiteral("%1/%2.jpg").arg(few).arg(i)));
+        QCOMPARE(runCli(cli(), {QStringLiteral("study"), QStringLiteral("add"), db, few}, 60000).code, 0);
+        const auto recorded = runCli(cli(), {QStringLiteral("study"), QStringLiteral("checks"), db, QStringLiteral("--count"), QStringLiteral("2"),
+                                             QStringLiteral("--min-agreement"), QStringLiteral("0.9999")},
+                                     120000);
+        QVERIFY2(recorded.code == 0, qPrintable(recorded.err));
+        const StudyView view{db};
+        QCOMPARE(view.count(QStringLiteral("SELECT COUNT(*) FROM check_images")), qint64(2));
+
+        Serve serve;
+        QVERIFY2(serve.start(serveArgs(db), path(QStringLiteral("serve-checks.log"))), qPrintable(serve.log()));
+        auto forced = startAgent(serve, QStringLiteral("bf16-agent"), {QStringLiteral("--precision"), QStringLiteral("bf16")});
+        QCOMPARE(forced->wait(120000), 2);
+        const QString why = forced->err();
+        QVERIFY2(why.contains(QStringLiteral("of its pixels have the study's labels")), qPrintable(why));
+        QCOMPARE(view.inState(1), qint64(0));  // it never leased anything
+        QCOMPARE(view.resultRows(), qint64(0));
+        QTRY_VERIFY_WITH_TIMEOUT(serve.log().contains(QStringLiteral("agent bf16-agent refused: the check images differ")), 10000);
+
+        auto faithful = startAgent(serve, QStringLiteral("fp32-agent"));
+        QCOMPARE(faithful->wait(300000), 0);
+        QVERIFY(serve.log().contains(QStringLiteral("agent fp32-agent reproduced the check images")));
+        QCOMPARE(view.inState(2), qint64(6));
+    }
+
     void twoCoordinatorsOnOnePostgresStudy()
     {
         if (const QString why = PostgresFixture::unavailableReason(); !why.isEmpty())
