@@ -8,8 +8,11 @@
 #include "cluster/coordinatorserver.h"
 #include "cluster/coordinatorthread.h"
 #include "cluster/tokenfile.h"
+#include "launch/agentlaunchers.h"
 
 #include <QCommandLineParser>
+#include <QJsonArray>
+#include <QSysInfo>
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QFileInfo>
@@ -49,6 +52,16 @@ int serve(const QStringList &args)
         {QStringLiteral("lease-seconds"), QStringLiteral("How long a lease lasts without a heartbeat (default 300)."), QStringLiteral("N")},
         {QStringLiteral("max-attempts"), QStringLiteral("Attempts before a lost or retryable image fails (default 3)."), QStringLiteral("N")},
         {QStringLiteral("out"), QStringLiteral("Where agents write label maps unless they have their own --out (local path or sftp://)."), QStringLiteral("DIR")},
+        {QStringLiteral("launch-local"), QStringLiteral("Start N agents on this machine."), QStringLiteral("N")},
+        {QStringLiteral("launch-ssh"), QStringLiteral("Start an agent on this SSH host (repeat for more; `segscale` must be in its PATH)."), QStringLiteral("ssh://USER@HOST:PORT")},
+        {QStringLiteral("launch-slurm"), QStringLiteral("Submit N agents as one Slurm job array."), QStringLiteral("N")},
+        {QStringLiteral("slurm-login"), QStringLiteral("Run sbatch/squeue on this SSH login host (default: here)."), QStringLiteral("ssh://USER@HOST:PORT")},
+        {QStringLiteral("slurm-partition"), QStringLiteral("Partition for --launch-slurm."), QStringLiteral("P")},
+        {QStringLiteral("slurm-time"), QStringLiteral("Time limit for --launch-slurm (sbatch --time)."), QStringLiteral("T")},
+        {QStringLiteral("agent-arg"), QStringLiteral("Extra argument for every launched agent (repeat), e.g. --agent-arg=--device --agent-arg=cuda."), QStringLiteral("ARG")},
+        {QStringLiteral("advertise"), QStringLiteral("The URL launched agents connect to (default: ws[s]://<this host>:<port>)."), QStringLiteral("URL")},
+        {QStringLiteral("known-hosts"), QStringLiteral("known_hosts file for SSH launches (default ~/.ssh/known_hosts)."), QStringLiteral("FILE")},
+        {QStringLiteral("credentials"), QStringLiteral("0600 credentials file for SSH launches."), QStringLiteral("FILE")},
     });
     parser.addPositionalArgument(QStringLiteral("STUDY"), QStringLiteral("The study: a database file or a postgresql:// URL."));
     if (!parser.parse(args))
@@ -129,6 +142,49 @@ int serve(const QStringList &args)
                 .arg(server.port())
                 .arg(options.leaseSeconds));
 
+    // Agents this coordinator starts itself, now or later on an admin client's request.
+    auto intValue = [&](const QString &name) -> std::optional<int> {
+        if (!parser.isSet(name))
+            return 0;
+        bool ok = false;
+        const int v = parser.value(name).toInt(&ok);
+        return ok && v >= 0 && v <= 1000 ? std::optional<int>(v) : std::nullopt;
+    };
+    const auto launchLocal = intValue(QStringLiteral("launch-local"));
+    const auto launchSlurm = intValue(QStringLiteral("launch-slurm"));
+    if (!launchLocal || !launchSlurm)
+        return fail(ExitUsage, QStringLiteral("--launch-local and --launch-slurm want a count from 0 to 1000"));
+    Launch::AgentLaunchers::Options launchOptions;
+    const QString scheme = server.secure() ? QStringLiteral("wss") : QStringLiteral("ws");
+    const bool anyAddress = listen.address == QHostAddress::AnyIPv4 || listen.address == QHostAddress::Any || listen.address == QHostAddress::AnyIPv6;
+    launchOptions.connectUrl = parser.isSet(QStringLiteral("advertise"))
+                                   ? parser.value(QStringLiteral("advertise"))
+                                   : QStringLiteral("%1://%2:%3").arg(scheme, anyAddress ? QSysInfo::machineHostName() : listen.address.toString()).arg(server.port());
+    launchOptions.tokenFile = QFileInfo(parser.value(QStringLiteral("token-file"))).absoluteFilePath();
+    launchOptions.agentArguments = parser.values(QStringLiteral("agent-arg"));
+    launchOptions.knownHostsPath = parser.value(QStringLiteral("known-hosts"));
+    launchOptions.credentialsPath = parser.value(QStringLiteral("credentials"));
+    auto launchers = std::make_shared<Launch::AgentLaunchers>(launchOptions);
+    launchers->setLogSink([](const QString &id, const QString &line) { logLine(QStringLiteral("[%1] %2").arg(id, line)); });
+    host_.call([&](Cluster::Coordinator &c) { c.setLaunchControl(launchers); });
+    const auto report = [](const QJsonObject &r) {
+        if (r.value(QStringLiteral("type")).toString() == QLatin1StringView("error"))
+            logLine(QStringLiteral("launch failed: ") + r.value(QStringLiteral("message")).toString());
+        else
+            logLine(QStringLiteral("launched: ") + r.value(QStringLiteral("ids")).toVariant().toStringList().join(QStringLiteral(", ")));
+    };
+    if (*launchLocal > 0)
+        launchers->launch(QJsonObject{{QStringLiteral("kind"), QStringLiteral("local")}, {QStringLiteral("count"), *launchLocal}}, report);
+    for (const QString &host : parser.values(QStringLiteral("launch-ssh")))
+        launchers->launch(QJsonObject{{QStringLiteral("kind"), QStringLiteral("ssh")}, {QStringLiteral("count"), 1}, {QStringLiteral("host"), host}}, report);
+    if (*launchSlurm > 0)
+        launchers->launch(QJsonObject{{QStringLiteral("kind"), QStringLiteral("slurm")},
+                                      {QStringLiteral("count"), *launchSlurm},
+                                      {QStringLiteral("host"), parser.value(QStringLiteral("slurm-login"))},
+                                      {QStringLiteral("partition"), parser.value(QStringLiteral("slurm-partition"))},
+                                      {QStringLiteral("time_limit"), parser.value(QStringLiteral("slurm-time"))}},
+                          report);
+
     // First signal: ask every agent to drain, then leave once they are gone (or after
     // 60 s); second signal: leave now. Committed results are safe either way.
     QTimer drainPoll;
@@ -149,7 +205,11 @@ int serve(const QStringList &args)
         },
         [&] { QMetaObject::invokeMethod(&server, [] { QCoreApplication::exit(ExitOk); }, Qt::QueuedConnection); });
     const int code = QCoreApplication::exec();
-    host_.call([](Cluster::Coordinator &c) { c.flush(); });
+    host_.call([](Cluster::Coordinator &c) {
+        c.flush();
+        c.setLaunchControl(nullptr);
+    });
+    launchers.reset();  // launched agents still running are stopped
     logLine(QStringLiteral("stopped"));
     return code;
 }

@@ -586,7 +586,9 @@ void Coordinator::admin(Session &s, const QJsonObject &m)
     if (t == QLatin1StringView("summary")) {
         reply(s, m, summary());
     } else if (t == QLatin1StringView("workers")) {
-        reply(s, m, QJsonObject{{QStringLiteral("type"), QStringLiteral("workers")}, {QStringLiteral("workers"), workers()}});
+        reply(s, m, QJsonObject{{QStringLiteral("type"), QStringLiteral("workers")},
+                                {QStringLiteral("workers"), workers()},
+                                {QStringLiteral("launched"), m_launch ? m_launch->launched() : QJsonArray{}}});
     } else if (t == QLatin1StringView("results") || t == QLatin1StringView("errors")) {
         const qint64 after = integer(m, "after");
         const int limit = m.contains(QStringLiteral("limit")) ? static_cast<int>(integer(m, "limit")) : 100;
@@ -660,6 +662,26 @@ void Coordinator::admin(Session &s, const QJsonObject &m)
         agent->peer->send(message(t));
         m_dirty = true;
         reply(s, m, message(QStringLiteral("ok")));
+    } else if (t == QLatin1StringView("launch") || t == QLatin1StringView("stop-launched")) {
+        if (!m_launch) {
+            reply(s, m, Protocol::error(QStringLiteral("unsupported"), QStringLiteral("this coordinator cannot launch agents")));
+            return;
+        }
+        // The launchers answer from their own thread; the peer sends from any thread.
+        std::shared_ptr<Peer> peer = s.peer;
+        const QJsonValue id = m.value(QStringLiteral("id"));
+        auto answer = [peer, id](QJsonObject r) {
+            if (!id.isUndefined())
+                r.insert(QStringLiteral("id"), id);
+            peer->send(r);
+        };
+        if (t == QLatin1StringView("launch"))
+            m_launch->launch(m, answer);
+        else
+            m_launch->stop(m.value(QStringLiteral("launch_id")).toString(), answer);
+    } else if (t == QLatin1StringView("launched")) {
+        reply(s, m, QJsonObject{{QStringLiteral("type"), QStringLiteral("launched")},
+                                {QStringLiteral("agents"), m_launch ? m_launch->launched() : QJsonArray{}}});
     } else if (t == QLatin1StringView("subscribe")) {
         s.subscribeMs = m.contains(QStringLiteral("interval")) ? static_cast<int>(integer(m, "interval")) : 500;
         reply(s, m, message(QStringLiteral("ok")));

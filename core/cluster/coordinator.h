@@ -19,6 +19,7 @@
 // Links jobs (and base) only: no pipeline, no LibTorch.
 
 #include "base/result.h"
+#include "cluster/launchcontrol.h"
 #include "cluster/peer.h"
 #include "cluster/protocol.h"
 #include "jobs/jobtypes.h"
@@ -74,6 +75,9 @@ public:
     // agent comes back, so a network blip costs nothing.
     void disconnectPeer(quint64 session);
 
+    // Lets admin clients start and stop agents (local, SSH, Slurm) through launch control.
+    void setLaunchControl(std::shared_ptr<LaunchControl> control) { m_launch = std::move(control); }
+
     // Tells every agent to finish what it holds and leave (serve's SIGTERM).
     void drainAll();
     int agentSessions() const;
@@ -116,7 +120,8 @@ private:
     Jobs::StudySettings m_settings;
     QString m_modelPath;
     QList<Jobs::CheckImage> m_checks;
-    QHash<QString, QString> m_refusedAgents;  // name -> why (a failed check), for the workers list
+    QHash<QString, QString> m_refusedAgents;
+    std::shared_ptr<LaunchControl> m_launch;  // name -> why (a failed check), for the workers list
     qint64 m_modelSize = 0;
     QHash<quint64, std::shared_ptr<Session>> m_sessions;
     quint64 m_nextSession = 1;

@@ -83,6 +83,17 @@ constexpr Field kPage[] = {
 };
 constexpr Field kRetry[] = {{"category", Kind::String, false, 0, 32}};
 constexpr Field kWorker[] = {{"worker", Kind::String, true, 0, kShortText}};
+constexpr Field kLaunch[] = {
+    {"kind", Kind::String, true, 0, 16},
+    {"count", Kind::Int, true, 1, 1000},
+    {"host", Kind::String, false, 0, kShortText},
+    {"partition", Kind::String, false, 0, 64},
+    {"time_limit", Kind::String, false, 0, 32},
+    {"program", Kind::String, false, 0, kLongText},
+    {"name_prefix", Kind::String, false, 0, 64},
+    {"args", Kind::StringArray, false, 0, 64},
+};
+constexpr Field kLaunchedId[] = {{"launch_id", Kind::String, true, 0, kShortText}};
 constexpr Field kSubscribe[] = {{"interval", Kind::Int, false, 100, 60000}};
 
 using R = Protocol::Role;
@@ -105,6 +116,9 @@ constexpr Schema kSchemas[] = {
     {"drain", R::Admin, kWorker},
     {"stop", R::Admin, kWorker},
     {"subscribe", R::Admin, kSubscribe},
+    {"launch", R::Admin, kLaunch},
+    {"launched", R::Admin, {}},
+    {"stop-launched", R::Admin, kLaunchedId},
 };
 
 bool isLeaseId(const QJsonValue &v)

@@ -574,6 +574,57 @@ private Q_SLOTS:
         QCOMPARE(view.inState(2), qint64(6));
     }
 
+    // serve starts its own agents (--launch-local) and knows their states; an admin
+    // client launches one more through the same path and sees it in "launched".
+    void serveLaunchesAgentsAndAdminSeesThem()
+    {
+        const QString db = makeStudy(QStringLiteral("launch.db"));
+        QVERIFY(!db.isEmpty());
+        Serve serve;
+        QVERIFY2(serve.start(serveArgs(db) + QStringList{QStringLiteral("--launch-local"), QStringLiteral("2"), QStringLiteral("--agent-arg=--threads"),
+                                                         QStringLiteral("--agent-arg=1"), QStringLiteral("--agent-arg=--model-cache"),
+                                                         QStringLiteral("--agent-arg=") + path(QStringLiteral("cache"))},
+                             path(QStringLiteral("serve-launch.log"))),
+                 qPrintable(serve.log()));
+        const StudyView view{db};
+        QVERIFY2(waitUntil([&] { return view.inState(2) == m_count; }, 240000), qPrintable(serve.log()));
+
+        RawClient admin;
+        QVERIFY(admin.open(serve.url()));
+        admin.send(hello(QStringLiteral("admin"), m_adminToken));
+        QCOMPARE(admin.next(QStringLiteral("welcome")).value(QStringLiteral("role")).toString(), QStringLiteral("admin"));
+        const auto launchedStates = [&] {
+            admin.send(QJsonObject{{QStringLiteral("type"), QStringLiteral("launched")}});
+            return admin.next(QStringLiteral("launched")).value(QStringLiteral("agents")).toArray();
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(([&] {
+                                     const QJsonArray agents = launchedStates();
+                                     if (agents.size() != 2)
+                                         return false;
+                                     for (const QJsonValue &a : agents)
+                                         if (a[QStringLiteral("state")].toString() != QLatin1StringView("exited") || a[QStringLiteral("exit_code")].toInt() != 0)
+                                             return false;
+                                     return true;
+                                 }()),
+                                 30000);
+        admin.send(QJsonObject{{QStringLiteral("type"), QStringLiteral("launch")}, {QStringLiteral("kind"), QStringLiteral("local")},
+                               {QStringLiteral("count"), 1}, {QStringLiteral("name_prefix"), QStringLiteral("late")},
+                               {QStringLiteral("args"), QJsonArray{QStringLiteral("--model-cache"), path(QStringLiteral("cache"))}},
+                               {QStringLiteral("id"), 9}});
+        const QJsonObject launched = admin.next(QStringLiteral("launched"));
+        QCOMPARE(launched.value(QStringLiteral("id")).toInt(), 9);
+        QCOMPARE(launched.value(QStringLiteral("ids")).toArray().size(), 1);
+        QTRY_VERIFY_WITH_TIMEOUT(([&] {
+                                     const QJsonArray agents = launchedStates();
+                                     return agents.size() == 3 && agents.at(2)[QStringLiteral("state")].toString() == QLatin1StringView("exited");
+                                 }()),
+                                 60000);
+        QVERIFY(serve.log().contains(QStringLiteral("agent late-0 joined")));
+        admin.send(QJsonObject{{QStringLiteral("type"), QStringLiteral("launch")}, {QStringLiteral("kind"), QStringLiteral("teleport")}, {QStringLiteral("count"), 1}});
+        QCOMPARE(admin.next(QStringLiteral("launched")).value(QStringLiteral("type")).toString(), QStringLiteral("error"));
+        QCOMPARE(serve.terminate(), 0);
+    }
+
     void twoCoordinatorsOnOnePostgresStudy()
     {
         if (const QString why = PostgresFixture::unavailableReason(); !why.isEmpty())
