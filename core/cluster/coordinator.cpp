@@ -267,7 +267,7 @@ void Coordinator::hello(Session &s, const QJsonObject &m)
         }
         // One live session per name: a reconnecting agent replaces the one the
         // coordinator has not yet seen die, and keeps its leases.
-        if (Session *old = sessionNamed(s.name); old && old->id != s.id) {
+        if (Session *old = sessionNamed(s.name, s.id)) {
             old->peer->close(QStringLiteral("replaced by a new connection of the same agent"));
             s.held = old->held;
             disconnectPeer(old->id);
@@ -625,10 +625,10 @@ int Coordinator::agentSessions() const
     return static_cast<int>(std::count_if(m_sessions.begin(), m_sessions.end(), [](const auto &s) { return s->role == Protocol::Role::Agent; }));
 }
 
-Coordinator::Session *Coordinator::sessionNamed(const QString &name)
+Coordinator::Session *Coordinator::sessionNamed(const QString &name, quint64 except)
 {
     for (const auto &s : m_sessions)
-        if (s->role == Protocol::Role::Agent && s->name == name)
+        if (s->role == Protocol::Role::Agent && s->name == name && s->id != except)
             return s.get();
     return nullptr;
 }
