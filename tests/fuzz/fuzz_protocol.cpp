@@ -339,7 +339,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     static char name[] = "fuzz_protocol";
     static char *argv[] = {name, nullptr};
     static QCoreApplication app(argc, argv);
-    static Harness harness;
+    // Never destroyed: at exit QtSql's connection registry may already be gone.
+    static Harness &harness = *new Harness;
     static const bool ready = [] {
         QString error;
         if (!harness.setUp(&error)) {
