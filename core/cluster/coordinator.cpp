@@ -586,8 +586,14 @@ void Coordinator::admin(Session &s, const QJsonObject &m)
         reply(s, m, page);
     } else if (t == QLatin1StringView("retry")) {
         std::optional<ErrorCategory> category;
-        if (m.contains(QStringLiteral("category")))
+        if (m.value(QStringLiteral("category")).isString()) {
+            // Unknown is refused: left unset it would mean "every category".
             category = categoryFromName(m.value(QStringLiteral("category")).toString());
+            if (!category) {
+                reply(s, m, Protocol::error(QStringLiteral("malformed"), QStringLiteral("unknown error category")));
+                return;
+            }
+        }
         auto n = m_store->retryFailed(category);
         if (!n)
             reply(s, m, Protocol::error(QStringLiteral("database"), n.error().message));
