@@ -330,10 +330,11 @@ void Coordinator::lease(Session &s, const QJsonObject &m)
     }
     // Nothing to lease now. Done only when nothing is pending (back-off included) and
     // nothing is leased but what this agent itself still holds: images other agents hold
-    // come back if those agents die, so the others wait for them.
+    // come back if those agents die, so the others wait for them. Asked of the store, not
+    // of s.held: that keeps leases which expired and went to another agent since.
     auto pending = m_store->imageCount(Jobs::ImageState::Pending);
-    auto leasedCount = m_store->imageCount(Jobs::ImageState::Leased);
-    if (pending && leasedCount && *pending == 0 && *leasedCount <= s.held.size()) {
+    auto leasedToOthers = m_store->leasedToOthers(s.name);
+    if (pending && leasedToOthers && *pending == 0 && *leasedToOthers == 0) {
         reply(s, m, message(QStringLiteral("done")));
         return;
     }
