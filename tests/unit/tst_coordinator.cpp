@@ -337,6 +337,23 @@ private Q_SLOTS:
         QCOMPARE(summary().value(str("done")).toInt(), kImages);
     }
 
+    void expiredLeasesDoNotCountAsHeld()
+    {
+        CoordinatorOptions o = options();
+        o.leaseSeconds = 1;
+        o.sweepMs = 100;
+        QVERIFY(start(o));
+        Client a = agent(str("a1"));
+        Client b = agent(str("b1"));
+        QCOMPARE(grant(a, kImages).size(), kImages);
+        // a1 goes quiet; its leases expire and b1 takes every image.
+        QTRY_COMPARE_WITH_TIMEOUT(summary().value(str("pending")).toInt(), kImages, 5000);
+        QCOMPARE(grant(b, kImages).size(), kImages);
+        // a1 still remembers images it no longer holds: b1's images come back if b1
+        // dies, so a1 must wait, not leave.
+        QCOMPARE(ask(a, msg("lease", {{str("n"), 1}})).value(str("type")).toString(), str("wait"));
+    }
+
     void resultsAckedAfterFlush()
     {
         Client a = agent(str("a1"));
