@@ -277,7 +277,7 @@ void Coordinator::hello(Session &s, const QJsonObject &m)
         }
         // One live session per name: a reconnecting agent replaces the one the
         // coordinator has not yet seen die, and keeps its leases.
-        if (Session *old = sessionNamed(s.name); old && old->id != s.id) {
+        if (Session *old = sessionNamed(s.name, s.id)) {
             old->peer->close(QStringLiteral("replaced by a new connection of the same agent"));
             s.held = old->held;
             disconnectPeer(old->id);
@@ -348,10 +348,11 @@ void Coordinator::lease(Session &s, const QJsonObject &m)
     }
     // Nothing to lease now. Done only when nothing is pending (back-off included) and
     // nothing is leased but what this agent itself still holds: images other agents hold
-    // come back if those agents die, so the others wait for them.
+    // come back if those agents die, so the others wait for them. Asked of the store, not
+    // of s.held: that keeps leases which expired and went to another agent since.
     auto pending = m_store->imageCount(Jobs::ImageState::Pending);
-    auto leasedCount = m_store->imageCount(Jobs::ImageState::Leased);
-    if (pending && leasedCount && *pending == 0 && *leasedCount <= s.held.size()) {
+    auto leasedToOthers = m_store->leasedToOthers(s.name);
+    if (pending && leasedToOthers && *pending == 0 && *leasedToOthers == 0) {
         reply(s, m, message(QStringLiteral("done")));
         return;
     }
@@ -644,8 +645,14 @@ void Coordinator::admin(Session &s, const QJsonObject &m)
         reply(s, m, page);
     } else if (t == QLatin1StringView("retry")) {
         std::optional<ErrorCategory> category;
-        if (m.contains(QStringLiteral("category")))
+        if (m.value(QStringLiteral("category")).isString()) {
+            // Unknown is refused: left unset it would mean "every category".
             category = categoryFromName(m.value(QStringLiteral("category")).toString());
+            if (!category) {
+                reply(s, m, Protocol::error(QStringLiteral("malformed"), QStringLiteral("unknown error category")));
+                return;
+            }
+        }
         auto n = m_store->retryFailed(category);
         if (!n)
             reply(s, m, Protocol::error(QStringLiteral("database"), n.error().message));
@@ -703,10 +710,10 @@ int Coordinator::agentSessions() const
     return static_cast<int>(std::count_if(m_sessions.begin(), m_sessions.end(), [](const auto &s) { return s->role == Protocol::Role::Agent; }));
 }
 
-Coordinator::Session *Coordinator::sessionNamed(const QString &name)
+Coordinator::Session *Coordinator::sessionNamed(const QString &name, quint64 except)
 {
     for (const auto &s : m_sessions)
-        if (s->role == Protocol::Role::Agent && s->name == name)
+        if (s->role == Protocol::Role::Agent && s->name == name && s->id != except)
             return s.get();
     return nullptr;
 }

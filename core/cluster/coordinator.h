@@ -113,7 +113,8 @@ private:
     void sweep();
     void tick();
     void log(const QString &line);
-    Session *sessionNamed(const QString &name);
+    // The agent session of that name, other than `except` (the one saying hello).
+    Session *sessionNamed(const QString &name, quint64 except = 0);
 
     CoordinatorOptions m_options;
     std::unique_ptr<Jobs::JobStore> m_store;

@@ -134,6 +134,22 @@ bool isInteger(const QJsonValue &v, double min, double max)
     return std::isfinite(d) && d == std::floor(d) && d >= min && d <= max;
 }
 
+// A piece of what the client sent, quoted in a refusal: the refusal goes back to the
+// client and into the log as one line, so control characters, line breaks and broken
+// surrogates become '?'.
+QString excerpt(const QString &text)
+{
+    QString out;
+    int n = 0;
+    for (const char32_t c : text.toUcs4()) {
+        if (++n > 32)
+            break;
+        const bool fine = c >= 0x20 && c != 0x7f && QChar::isPrint(c) && !QChar::isSurrogate(c);
+        out += fine ? QString::fromUcs4(&c, 1) : QStringLiteral("?");
+    }
+    return out;
+}
+
 Result<void> refuse(const QString &what)
 {
     return Error{ErrorCategory::Usage, what};
@@ -247,7 +263,7 @@ Result<void> Protocol::validate(const QJsonObject &m, Role role)
         if (type != QLatin1StringView(s.type))
             continue;
         if (role == Role::None && s.role != Role::None)
-            return refuse(QStringLiteral("say hello first (got %1)").arg(type.left(32)));
+            return refuse(QStringLiteral("say hello first (got %1)").arg(excerpt(type)));
         if (role != Role::None && s.role == Role::None)
             return refuse(QStringLiteral("hello was already said on this connection"));
         if (role != Role::None && s.role != role && !(type == QLatin1StringView("bye")))
@@ -257,7 +273,7 @@ Result<void> Protocol::validate(const QJsonObject &m, Role role)
                 return ok;
         return {};
     }
-    return refuse(QStringLiteral("unknown message type \"%1\"").arg(type.left(32)));
+    return refuse(QStringLiteral("unknown message type \"%1\"").arg(excerpt(type)));
 }
 
 Result<QJsonObject> Protocol::parse(const QByteArray &frame, Role role)

@@ -859,6 +859,16 @@ Result<qint64> JobStore::imageCount(std::optional<ImageState> state)
     return q.value(0).toLongLong();
 }
 
+Result<qint64> JobStore::leasedToOthers(const QString &worker)
+{
+    QSqlQuery q(m_db);
+    q.prepare(QStringLiteral("SELECT COUNT(*) FROM images WHERE state = %1 AND lease_holder <> ?").arg(st(ImageState::Leased)));
+    q.addBindValue(worker);
+    if (!q.exec() || !q.next())
+        return sqlError(q, QStringLiteral("counting leased images"));
+    return q.value(0).toLongLong();
+}
+
 Result<QStringList> JobStore::storagesWithWork()
 {
     QSqlQuery q(m_db);

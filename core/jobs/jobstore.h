@@ -110,6 +110,8 @@ public:
     // limit rows: a table over a million results reads one page at a time.
     Result<QList<ResultRecord>> resultsPage(qint64 afterImageId, int limit);
     Result<qint64> imageCount(std::optional<ImageState> state = std::nullopt);
+    // Images leased to any worker but this one: what may still come back to pending.
+    Result<qint64> leasedToOthers(const QString &worker);
     // URLs of the storages that still hold pending or leased images ("" or file:// for
     // local datasets), so a run can check each server once before it starts.
     Result<QStringList> storagesWithWork();

@@ -12,3 +12,16 @@ segscale_add_test(NAME fuzz_checkpointreader
     LABELS fuzz model
     TIMEOUT 180
     ENV SEGSCALE_FUZZ_SECONDS=${SEGSCALE_FUZZ_SECONDS})
+
+# A bounded fuzz run of the coordinator's protocol (every byte an agent or admin client
+# sends): Protocol::parse as every role, then a real Coordinator on a SQLite study fed
+# through a fake peer, for SEGSCALE_FUZZ_SECONDS; fails on a crash, an input slower than
+# 5 s, or a broken rule (refusals one printable line, a bad frame closes its session).
+# Needs no LibTorch. A libFuzzer build: compile fuzz/fuzz_protocol.cpp with clang and
+# -DSEGSCALE_LIBFUZZER -fsanitize=fuzzer,address against segscale_cluster.
+segscale_add_test(NAME fuzz_protocol
+    SOURCES fuzz/fuzz_protocol.cpp common/clusterfixtures.h common/printablecheck.h
+    LIBS segscale_cluster
+    LABELS fuzz
+    TIMEOUT 180
+    ENV SEGSCALE_FUZZ_SECONDS=${SEGSCALE_FUZZ_SECONDS} SEGSCALE_FUZZ_SLOW_SECONDS=5)
