@@ -3,6 +3,7 @@
 // SIGTERM drains (in-flight images finish); a second signal stops at once (they go back).
 
 #include "command.h"
+#include "commandline.h"
 #include "inferenceoptions.h"
 #include "interruptwatcher.h"
 
@@ -22,11 +23,7 @@
 namespace SegScale::Cli {
 namespace {
 
-int fail(int code, const QString &message)
-{
-    QTextStream(stderr) << "segscale agent: " << message << '\n';
-    return code;
-}
+const QString kCommand = QStringLiteral("agent");
 
 int agent(const QStringList &args)
 {
@@ -53,26 +50,19 @@ int agent(const QStringList &args)
         {QStringLiteral("prefetch"), QStringLiteral("Images leased ahead of the engine (default 4)."), QStringLiteral("N")},
         {QStringLiteral("precision"), QStringLiteral("Run in fp32, fp16 or bf16 instead of the study's precision (for testing: results may differ)."), QStringLiteral("P")},
         {QStringLiteral("ca-cert"), QStringLiteral("PEM certificate to trust for wss:// (a self-signed coordinator)."), QStringLiteral("FILE")},
-        {QStringLiteral("known-hosts"), QStringLiteral("known_hosts file for SFTP storages (default ~/.ssh/known_hosts)."), QStringLiteral("FILE")},
-        {QStringLiteral("credentials"), QStringLiteral("0600 credentials file for SFTP storages."), QStringLiteral("FILE")},
     });
-    if (!parser.parse(args))
-        return fail(ExitUsage, parser.errorText() + QStringLiteral(" (see --help)"));
-    if (parser.isSet(QStringLiteral("help"))) {
-        QTextStream(stdout) << parser.helpText();
-        return ExitOk;
-    }
-    if (!parser.positionalArguments().isEmpty())
-        return fail(ExitUsage, QStringLiteral("unexpected argument \"%1\" (see --help)").arg(parser.positionalArguments().first()));
+    addStorageAccessOptions(parser);
+    if (auto stop = parseCommandLine(parser, args, kCommand, 0))
+        return *stop;
     const QUrl url(parser.value(QStringLiteral("connect")));
     if (!parser.isSet(QStringLiteral("connect")) || !url.isValid() || (url.scheme() != QLatin1StringView("ws") && url.scheme() != QLatin1StringView("wss")) ||
         url.host().isEmpty() || url.port() <= 0)
-        return fail(ExitUsage, QStringLiteral("--connect wants ws://HOST:PORT or wss://HOST:PORT"));
+        return commandFailure(kCommand, ExitUsage, QStringLiteral("--connect wants ws://HOST:PORT or wss://HOST:PORT"));
     if (!parser.isSet(QStringLiteral("token-file")))
-        return fail(ExitUsage, QStringLiteral("--token-file is required"));
+        return commandFailure(kCommand, ExitUsage, QStringLiteral("--token-file is required"));
     auto token = Cluster::readTokenFile(parser.value(QStringLiteral("token-file")));
     if (!token)
-        return fail(ExitUsage, token.error().message);
+        return commandFailure(kCommand, ExitUsage, token.error().message);
 
     Agent::AgentOptions options;
     options.token = *token;
@@ -83,39 +73,35 @@ int agent(const QStringList &args)
     if (parser.isSet(QStringLiteral("device")))
         options.device = parser.value(QStringLiteral("device"));
     if (options.device != QLatin1StringView("cpu") && !options.device.startsWith(QLatin1StringView("cuda")))
-        return fail(ExitUsage, QStringLiteral("--device must be cpu or cuda[:i], not \"%1\"").arg(options.device));
+        return commandFailure(kCommand, ExitUsage, QStringLiteral("--device must be cpu or cuda[:i], not \"%1\"").arg(options.device));
     for (const auto &[name, target, min] : {std::tuple{QStringLiteral("threads"), &options.threads, 1}, std::tuple{QStringLiteral("prefetch"), &options.prefetch, 1}}) {
         if (!parser.isSet(name))
             continue;
         bool ok = false;
         *target = parser.value(name).toInt(&ok);
         if (!ok || *target < min)
-            return fail(ExitUsage, QStringLiteral("--%1 wants an integer >= %2").arg(name).arg(min));
+            return commandFailure(kCommand, ExitUsage, QStringLiteral("--%1 wants an integer >= %2").arg(name).arg(min));
     }
     if (parser.isSet(QStringLiteral("precision"))) {
         auto p = parsePrecision(parser.value(QStringLiteral("precision")));
         if (!p)
-            return fail(ExitUsage, p.error().message);
+            return commandFailure(kCommand, ExitUsage, p.error().message);
         options.precision = *p;
     }
     options.modelPath = parser.value(QStringLiteral("model"));
     if (!options.modelPath.isEmpty() && !QFileInfo::exists(options.modelPath))
-        return fail(ExitUsage, QStringLiteral("--model %1 does not exist").arg(options.modelPath));
+        return commandFailure(kCommand, ExitUsage, QStringLiteral("--model %1 does not exist").arg(options.modelPath));
     options.modelCache = parser.isSet(QStringLiteral("model-cache"))
                              ? parser.value(QStringLiteral("model-cache"))
                              : QStandardPaths::writableLocation(QStandardPaths::GenericCacheLocation) + QStringLiteral("/segscale/models");
-    if (parser.isSet(QStringLiteral("credentials"))) {
-        auto c = Storage::Credentials::load(parser.value(QStringLiteral("credentials")));
-        if (!c)
-            return fail(ExitUsage, c.error().message);
-        options.credentials = *c;
-    } else if (auto c = Storage::Credentials::loadDefault(); c) {
-        options.credentials = *c;
-    }
-    options.storage.knownHostsPath = parser.value(QStringLiteral("known-hosts"));
+    auto access = readStorageAccess(parser);
+    if (!access)
+        return commandFailure(kCommand, ExitUsage, access.error().message);
+    options.credentials = access->credentials;
+    options.storage = access->options;
     const QString ca = parser.value(QStringLiteral("ca-cert"));
     if (!ca.isEmpty() && !QFileInfo::exists(ca))
-        return fail(ExitUsage, QStringLiteral("--ca-cert %1 does not exist").arg(ca));
+        return commandFailure(kCommand, ExitUsage, QStringLiteral("--ca-cert %1 does not exist").arg(ca));
 
     QTextStream err(stderr);
     Agent::Agent worker(options, std::make_unique<Cluster::WebSocketClient>(url, ca));

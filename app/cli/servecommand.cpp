@@ -3,6 +3,7 @@
 // Ctrl-C drains the agents, commits and exits 0; a second signal exits at once.
 
 #include "command.h"
+#include "commandline.h"
 #include "interruptwatcher.h"
 
 #include "cluster/coordinatorserver.h"
@@ -22,11 +23,7 @@
 namespace SegScale::Cli {
 namespace {
 
-int fail(int code, const QString &message)
-{
-    QTextStream(stderr) << "segscale serve: " << message << '\n';
-    return code;
-}
+const QString kCommand = QStringLiteral("serve");
 
 void logLine(const QString &line)
 {
@@ -60,35 +57,28 @@ int serve(const QStringList &args)
         {QStringLiteral("slurm-time"), QStringLiteral("Time limit for --launch-slurm (sbatch --time)."), QStringLiteral("T")},
         {QStringLiteral("agent-arg"), QStringLiteral("Extra argument for every launched agent (repeat), e.g. --agent-arg=--device --agent-arg=cuda."), QStringLiteral("ARG")},
         {QStringLiteral("advertise"), QStringLiteral("The URL launched agents connect to (default: ws[s]://<this host>:<port>)."), QStringLiteral("URL")},
-        {QStringLiteral("known-hosts"), QStringLiteral("known_hosts file for SSH launches (default ~/.ssh/known_hosts)."), QStringLiteral("FILE")},
-        {QStringLiteral("credentials"), QStringLiteral("0600 credentials file for SSH launches."), QStringLiteral("FILE")},
     });
+    addStorageAccessOptions(parser);  // for SSH launches too
     parser.addPositionalArgument(QStringLiteral("STUDY"), QStringLiteral("The study: a database file or a postgresql:// URL."));
-    if (!parser.parse(args))
-        return fail(ExitUsage, parser.errorText() + QStringLiteral(" (see --help)"));
-    if (parser.isSet(QStringLiteral("help"))) {
-        QTextStream(stdout) << parser.helpText();
-        return ExitOk;
-    }
-    if (parser.positionalArguments().size() != 1)
-        return fail(ExitUsage, QStringLiteral("name exactly one study (see --help)"));
+    if (auto stop = parseCommandLine(parser, args, kCommand, 1))
+        return *stop;
     const QString database = parser.positionalArguments().first();
     if (!database.contains(QLatin1StringView("://")) && !QFileInfo::exists(database))
-        return fail(ExitUsage, QStringLiteral("%1 does not exist; create it with `segscale study create`").arg(database));
+        return commandFailure(kCommand, ExitUsage, QStringLiteral("%1 does not exist; create it with `segscale study create`").arg(database));
     if (!parser.isSet(QStringLiteral("token-file")))
-        return fail(ExitUsage, QStringLiteral("--token-file is required: agents must prove who they are"));
+        return commandFailure(kCommand, ExitUsage, QStringLiteral("--token-file is required: agents must prove who they are"));
     Cluster::CoordinatorOptions options;
     options.database = database;
     auto token = Cluster::readTokenFile(parser.value(QStringLiteral("token-file")));
     if (!token)
-        return fail(ExitUsage, token.error().message);
+        return commandFailure(kCommand, ExitUsage, token.error().message);
     options.agentToken = *token;
     if (parser.isSet(QStringLiteral("admin-token-file"))) {
         auto admin = Cluster::readTokenFile(parser.value(QStringLiteral("admin-token-file")));
         if (!admin)
-            return fail(ExitUsage, admin.error().message);
+            return commandFailure(kCommand, ExitUsage, admin.error().message);
         if (*admin == *token)
-            return fail(ExitUsage, QStringLiteral("the admin token must differ from the agents' token"));
+            return commandFailure(kCommand, ExitUsage, QStringLiteral("the admin token must differ from the agents' token"));
         options.adminToken = *admin;
     }
     auto intOption = [&](const QString &name, int def, int min) -> std::optional<int> {
@@ -101,7 +91,7 @@ int serve(const QStringList &args)
     const auto leaseSeconds = intOption(QStringLiteral("lease-seconds"), 300, 2);
     const auto maxAttempts = intOption(QStringLiteral("max-attempts"), 3, 1);
     if (!leaseSeconds || !maxAttempts)
-        return fail(ExitUsage, QStringLiteral("--lease-seconds wants an integer >= 2 and --max-attempts >= 1"));
+        return commandFailure(kCommand, ExitUsage, QStringLiteral("--lease-seconds wants an integer >= 2 and --max-attempts >= 1"));
     options.leaseSeconds = *leaseSeconds;
     options.maxAttempts = *maxAttempts;
     options.sweepMs = std::min(5000, options.leaseSeconds * 1000 / 2);
@@ -121,21 +111,21 @@ int serve(const QStringList &args)
     if (host.startsWith(QLatin1Char('[')) && host.endsWith(QLatin1Char(']')))
         host = host.mid(1, host.size() - 2);
     if (!portOk || port < 0 || port > 65535 || !listen.address.setAddress(host == QLatin1StringView("localhost") ? QStringLiteral("127.0.0.1") : host))
-        return fail(ExitUsage, QStringLiteral("--listen wants HOST:PORT with a numeric address, e.g. 0.0.0.0:8765, not \"%1\"").arg(where));
+        return commandFailure(kCommand, ExitUsage, QStringLiteral("--listen wants HOST:PORT with a numeric address, e.g. 0.0.0.0:8765, not \"%1\"").arg(where));
     listen.port = static_cast<quint16>(port);
     if (parser.isSet(QStringLiteral("tls-cert")) != parser.isSet(QStringLiteral("tls-key")))
-        return fail(ExitUsage, QStringLiteral("--tls-cert and --tls-key go together"));
+        return commandFailure(kCommand, ExitUsage, QStringLiteral("--tls-cert and --tls-key go together"));
     listen.tlsCertificate = parser.value(QStringLiteral("tls-cert"));
     listen.tlsKey = parser.value(QStringLiteral("tls-key"));
 
     Cluster::CoordinatorThread host_(options);
     QObject::connect(host_.coordinator(), &Cluster::Coordinator::logged, host_.coordinator(), [](const QString &l) { logLine(l); });
     if (auto opened = host_.start(); !opened)
-        return fail(opened.error().category == ErrorCategory::Internal ? ExitFailure : ExitUsage, opened.error().message);
+        return commandFailure(kCommand, opened.error().category == ErrorCategory::Internal ? ExitFailure : ExitUsage, opened.error().message);
     Cluster::CoordinatorServer server(host_);
     QObject::connect(&server, &Cluster::CoordinatorServer::logged, &server, [](const QString &l) { logLine(l); });
     if (auto r = server.listen(listen); !r)
-        return fail(ExitUsage, r.error().message);
+        return commandFailure(kCommand, ExitUsage, r.error().message);
     // Tests and scripts read this line to learn the port when --listen asked for 0.
     logLine(QStringLiteral("serving %1 on %2://%3:%4 (lease %5 s)")
                 .arg(database, server.secure() ? QStringLiteral("wss") : QStringLiteral("ws"), listen.address.toString())
@@ -153,7 +143,7 @@ int serve(const QStringList &args)
     const auto launchLocal = intValue(QStringLiteral("launch-local"));
     const auto launchSlurm = intValue(QStringLiteral("launch-slurm"));
     if (!launchLocal || !launchSlurm)
-        return fail(ExitUsage, QStringLiteral("--launch-local and --launch-slurm want a count from 0 to 1000"));
+        return commandFailure(kCommand, ExitUsage, QStringLiteral("--launch-local and --launch-slurm want a count from 0 to 1000"));
     Launch::AgentLaunchers::Options launchOptions;
     const QString scheme = server.secure() ? QStringLiteral("wss") : QStringLiteral("ws");
     const bool anyAddress = listen.address == QHostAddress::AnyIPv4 || listen.address == QHostAddress::Any || listen.address == QHostAddress::AnyIPv6;

@@ -5,6 +5,7 @@
 // Run it on the machine you trust (the one that matched the reference procedure).
 
 #include "command.h"
+#include "commandline.h"
 #include "inferenceoptions.h"
 #include "studycommand.h"
 
@@ -21,11 +22,7 @@
 namespace SegScale::Cli {
 namespace {
 
-int fail(int code, const QString &message)
-{
-    QTextStream(stderr) << "segscale study checks: " << message << '\n';
-    return code;
-}
+const QString kCommand = QStringLiteral("study checks");
 
 int checks(const QStringList &args)
 {
@@ -39,82 +36,67 @@ int checks(const QStringList &args)
         {QStringLiteral("count"), QStringLiteral("How many images (default 3)."), QStringLiteral("N")},
         {QStringLiteral("min-agreement"), QStringLiteral("Fraction of pixels an agent must label alike (default 0.999)."), QStringLiteral("F")},
         {QStringLiteral("device"), QStringLiteral("cpu or cuda[:i] (default cpu)."), QStringLiteral("DEV")},
-        {QStringLiteral("known-hosts"), QStringLiteral("known_hosts file for SFTP storages."), QStringLiteral("FILE")},
-        {QStringLiteral("credentials"), QStringLiteral("0600 credentials file for SFTP storages."), QStringLiteral("FILE")},
     });
+    addStorageAccessOptions(parser);
     parser.addPositionalArgument(QStringLiteral("STUDY"), QStringLiteral("The study database (or postgresql:// URL)."));
-    if (!parser.parse(args))
-        return fail(ExitUsage, parser.errorText() + QStringLiteral(" (see --help)"));
-    if (parser.isSet(QStringLiteral("help"))) {
-        QTextStream(stdout) << parser.helpText();
-        return ExitOk;
-    }
-    if (parser.positionalArguments().size() != 1)
-        return fail(ExitUsage, QStringLiteral("name exactly one study (see --help)"));
+    if (auto stop = parseCommandLine(parser, args, kCommand, 1))
+        return *stop;
     const QString database = parser.positionalArguments().first();
     bool ok = true;
     const int count = parser.isSet(QStringLiteral("count")) ? parser.value(QStringLiteral("count")).toInt(&ok) : 3;
     if (!ok || count < 0 || count > 100)
-        return fail(ExitUsage, QStringLiteral("--count wants an integer from 0 to 100"));
+        return commandFailure(kCommand, ExitUsage, QStringLiteral("--count wants an integer from 0 to 100"));
     const double minAgreement = parser.isSet(QStringLiteral("min-agreement")) ? parser.value(QStringLiteral("min-agreement")).toDouble(&ok) : 0.999;
     if (!ok || minAgreement <= 0 || minAgreement > 1)
-        return fail(ExitUsage, QStringLiteral("--min-agreement wants a fraction in (0, 1], e.g. 0.999"));
+        return commandFailure(kCommand, ExitUsage, QStringLiteral("--min-agreement wants a fraction in (0, 1], e.g. 0.999"));
 
     auto planner = Study::RunPlanner::load(database);
     if (!planner)
-        return fail(planner.error().category == ErrorCategory::Internal ? ExitFailure : ExitUsage, planner.error().message);
+        return commandFailure(kCommand, planner.error().category == ErrorCategory::Internal ? ExitFailure : ExitUsage, planner.error().message);
     Pipeline::SegmentOptions options = Pipeline::SegmentOptions::fromCard(planner->studyCard());
     if (parser.isSet(QStringLiteral("device")))
         options.device = parser.value(QStringLiteral("device"));
     auto plan = planner->plan(options, {});
     if (!plan)
-        return fail(ExitUsage, plan.error().message);
+        return commandFailure(kCommand, ExitUsage, plan.error().message);
 
     auto store = Jobs::JobStore::open(database);
     if (!store)
-        return fail(ExitFailure, store.error().message);
+        return commandFailure(kCommand, ExitFailure, store.error().message);
     if (count == 0) {
         if (auto r = (*store)->setCheckImages({}); !r)
-            return fail(ExitFailure, r.error().message);
+            return commandFailure(kCommand, ExitFailure, r.error().message);
         QTextStream(stderr) << "check images removed\n";
         return ExitOk;
     }
     auto images = (*store)->firstImages(count);
     if (!images)
-        return fail(ExitFailure, images.error().message);
+        return commandFailure(kCommand, ExitFailure, images.error().message);
     if (images->isEmpty())
-        return fail(ExitUsage, QStringLiteral("the study has no images yet; add some with `segscale study add`"));
+        return commandFailure(kCommand, ExitUsage, QStringLiteral("the study has no images yet; add some with `segscale study add`"));
 
-    Storage::Credentials credentials;
-    if (parser.isSet(QStringLiteral("credentials"))) {
-        auto c = Storage::Credentials::load(parser.value(QStringLiteral("credentials")));
-        if (!c)
-            return fail(ExitUsage, c.error().message);
-        credentials = *c;
-    } else if (auto c = Storage::Credentials::loadDefault(); c) {
-        credentials = *c;
-    }
-    Storage::StorageOptions storageOptions;
-    storageOptions.knownHostsPath = parser.value(QStringLiteral("known-hosts"));
-    Pipeline::StorageFetcher fetcher(credentials, storageOptions);
+    auto access = readStorageAccess(parser);
+    if (!access)
+        return commandFailure(kCommand, ExitUsage, access.error().message);
+    Pipeline::StorageFetcher fetcher(access->credentials, access->options);
     QList<Agent::CheckRunner::Input> inputs;
     for (const auto &img : *images) {
         const QString location = Pipeline::StorageFetcher::location(img.storageUrl, img.location());
         auto bytes = fetcher.fetch(location, Pipeline::DecodeOptions{});
         if (!bytes)
-            return fail(ExitFailure, QStringLiteral("%1: %2").arg(location, bytes.error().toString()));
+            return commandFailure(kCommand, ExitFailure, QStringLiteral("%1: %2").arg(location, bytes.error().toString()));
         // A check image travels to every agent in one message.
         if (bytes->size() > 2 * 1024 * 1024)
-            return fail(ExitUsage, QStringLiteral("%1 is larger than 2 MiB; check images must be small").arg(location));
+            return commandFailure(kCommand, ExitUsage, QStringLiteral("%1 is larger than 2 MiB; check images must be small").arg(location));
         inputs.append(Agent::CheckRunner::Input{location, *bytes});
     }
     auto network = loadNetwork(plan->card, plan->options);
     if (!network)
-        return fail(ExitUsage, network.error().message);
+        return commandFailure(kCommand, ExitUsage, network.error().message);
     QTextStream(stderr) << "segmenting " << inputs.size() << " check images with " << (*network)->describe() << '\n';
     auto outputs = Agent::CheckRunner::segment(*network, plan->options, inputs);
     if (!outputs)
-        return fail(ExitFailure, outputs.error().toString());
+        return commandFailure(kCommand, ExitFailure, outputs.error().toString());
     QList<Jobs::CheckImage> checks;
     for (qsizetype i = 0; i < inputs.size(); ++i) {
         Jobs::CheckImage c;
@@ -127,7 +109,7 @@ int checks(const QStringList &args)
         checks.append(std::move(c));
     }
     if (auto r = (*store)->setCheckImages(checks); !r)
-        return fail(ExitFailure, r.error().message);
+        return commandFailure(kCommand, ExitFailure, r.error().message);
     QTextStream(stderr) << "recorded " << checks.size() << " check images (agents must match " << minAgreement * 100.0
                         << "% of their pixels); serve picks them up when it starts\n";
     return ExitOk;

@@ -3,6 +3,7 @@
 // continues where it stopped and recomputes nothing already done.
 
 #include "command.h"
+#include "commandline.h"
 #include "inferenceoptions.h"
 #include "interruptwatcher.h"
 #include "progressprinter.h"
@@ -28,11 +29,7 @@
 namespace SegScale::Cli {
 namespace {
 
-int fail(int code, const QString &message)
-{
-    QTextStream(stderr) << "segscale study run: " << message << '\n';
-    return code;
-}
+const QString kCommand = QStringLiteral("study run");
 
 int exitCodeFor(const Error &e)
 {
@@ -63,19 +60,18 @@ int runStudy(const QStringList &args)
         {QStringLiteral("model"), QStringLiteral("Use this model folder instead of the study's (needs --new-run unless it is the same model)."), QStringLiteral("PATH")},
         {QStringLiteral("new-run"), QStringLiteral("Start a new run: needed when the model or a label-changing setting differs from the study's.")},
         {QStringLiteral("stats-json"), QStringLiteral("Write run statistics to FILE."), QStringLiteral("FILE")},
-        {QStringLiteral("known-hosts"), QStringLiteral("known_hosts file for SFTP storages (default ~/.ssh/known_hosts)."), QStringLiteral("FILE")},
-        {QStringLiteral("credentials"), QStringLiteral("0600 credentials file for SFTP storages."), QStringLiteral("FILE")},
     });
+    addStorageAccessOptions(parser);
     addInferenceOptions(parser);
     parser.addPositionalArgument(QStringLiteral("STUDY.db"), QStringLiteral("The study database."));
     if (!parser.parse(args))
-        return fail(ExitUsage, parser.errorText() + QStringLiteral(" (see --help)"));
+        return commandFailure(kCommand, ExitUsage, parser.errorText() + QStringLiteral(" (see --help)"));
     if (parser.isSet(QStringLiteral("help"))) {
         QTextStream(stdout) << parser.helpText();
         return ExitOk;
     }
     if (parser.positionalArguments().size() != 1)
-        return fail(ExitUsage, QStringLiteral("name exactly one study database (see --help)"));
+        return commandFailure(kCommand, ExitUsage, QStringLiteral("name exactly one study database (see --help)"));
     const QString database = parser.positionalArguments().first();
     auto intOption = [&](const QString &name, int def, int min) -> std::optional<int> {
         if (!parser.isSet(name))
@@ -95,7 +91,7 @@ int runStudy(const QStringList &args)
     const auto leaseBatch = intOption(QStringLiteral("lease-batch"), 4, 1);
     const auto maxAttempts = intOption(QStringLiteral("max-attempts"), 3, 1);
     if (!workers || !leaseSeconds || !leaseBatch || !maxAttempts)
-        return fail(ExitUsage, QStringLiteral("--workers, --lease-batch, --max-attempts want integers >= 1 and --lease-seconds >= 5"));
+        return commandFailure(kCommand, ExitUsage, QStringLiteral("--workers, --lease-batch, --max-attempts want integers >= 1 and --lease-seconds >= 5"));
     run.workers = *workers;
     run.leaseSeconds = *leaseSeconds;
     run.leaseBatch = *leaseBatch;
@@ -106,10 +102,10 @@ int runStudy(const QStringList &args)
     const QString otherModel = parser.isSet(QStringLiteral("model")) ? parser.value(QStringLiteral("model")) : QString();
     auto planner = Study::RunPlanner::load(database, otherModel);
     if (!planner)
-        return fail(exitCodeFor(planner.error()), planner.error().message);
+        return commandFailure(kCommand, exitCodeFor(planner.error()), planner.error().message);
     auto options = readInferenceOptions(parser, planner->studyCard());
     if (!options)
-        return fail(ExitUsage, options.error().message);
+        return commandFailure(kCommand, ExitUsage, options.error().message);
     options->overlays = parser.isSet(QStringLiteral("overlays"));
     Study::RunPlanner::Choices choices;
     choices.precision = parser.isSet(QStringLiteral("precision"));
@@ -118,11 +114,11 @@ int runStudy(const QStringList &args)
     choices.newRun = parser.isSet(QStringLiteral("new-run"));
     auto planned = planner->plan(*options, choices);
     if (!planned)
-        return fail(ExitUsage, planned.error().message);
+        return commandFailure(kCommand, ExitUsage, planned.error().message);
     // Refused with a clear message when the model or settings differ without --new-run.
     auto plan = planner->begin(std::move(*planned));
     if (!plan)
-        return fail(exitCodeFor(plan.error()), plan.error().message);
+        return commandFailure(kCommand, exitCodeFor(plan.error()), plan.error().message);
     run.segment = plan->options;
     const Model::ModelCard *card = &plan->card;
     options = plan->options;
@@ -131,23 +127,15 @@ int runStudy(const QStringList &args)
 
     auto network = loadNetwork(*card, *options);
     if (!network)
-        return fail(ExitUsage, network.error().message);
+        return commandFailure(kCommand, ExitUsage, network.error().message);
 
     const QFileInfo dbInfo(database);
     const QString outDir = parser.isSet(QStringLiteral("out")) ? parser.value(QStringLiteral("out"))
                                                                 : dbInfo.absolutePath() + QLatin1Char('/') + dbInfo.completeBaseName() + QStringLiteral("-outputs");
-    Storage::Credentials credentials;
-    if (parser.isSet(QStringLiteral("credentials"))) {
-        auto c = Storage::Credentials::load(parser.value(QStringLiteral("credentials")));
-        if (!c)
-            return fail(ExitUsage, c.error().message);
-        credentials = *c;
-    } else if (auto c = Storage::Credentials::loadDefault(); c) {
-        credentials = *c;
-    }
-    Storage::StorageOptions storageOptions;
-    storageOptions.knownHostsPath = parser.value(QStringLiteral("known-hosts"));
-    Pipeline::StorageFetcher fetcher(credentials, storageOptions);
+    auto access = readStorageAccess(parser);
+    if (!access)
+        return commandFailure(kCommand, ExitUsage, access.error().message);
+    Pipeline::StorageFetcher fetcher(access->credentials, access->options);
     // Every server that still holds work, once, before anything is leased: an unreachable
     // server or an untrusted host key is one clear error now, not a timeout per image.
     for (const QString &server : servers) {
@@ -155,11 +143,11 @@ int runStudy(const QStringList &args)
             continue;
         auto url = Pipeline::StorageFetcher::parseRemote(server);
         if (!url)
-            return fail(ExitUsage, url.error().message);
+            return commandFailure(kCommand, ExitUsage, url.error().message);
         auto storage = fetcher.connect(*url, parser.value(QStringLiteral("credentials")));
         if (!storage) {
             const Error &e = storage.error();
-            return fail(e.category == ErrorCategory::Usage ? ExitUsage : ExitFailure,
+            return commandFailure(kCommand, e.category == ErrorCategory::Usage ? ExitUsage : ExitFailure,
                         QStringLiteral("images of this study are on %1, which cannot be used now: %2")
                             .arg(server, e.category == ErrorCategory::Usage ? e.message : e.toString()));
         }
@@ -171,16 +159,16 @@ int runStudy(const QStringList &args)
     if (Pipeline::StorageFetcher::isRemote(outDir)) {
         auto url = Pipeline::StorageFetcher::parseRemote(outDir);
         if (!url)
-            return fail(ExitUsage, QStringLiteral("--out: ") + url.error().message);
+            return commandFailure(kCommand, ExitUsage, QStringLiteral("--out: ") + url.error().message);
         auto storage = fetcher.storageFor(*url);
         if (!storage)
-            return fail(ExitUsage, QStringLiteral("--out: ") + storage.error().toString());
+            return commandFailure(kCommand, ExitUsage, QStringLiteral("--out: ") + storage.error().toString());
         labelStorage = *storage;
         labelDir = url->path;
     }
     Pipeline::OutputWriter writer(labelDir, card->palette, options->overlays, (*network)->untrained(), labelStorage);
     if (auto r = writer.prepare(); !r)
-        return fail(ExitUsage, r.error().message);
+        return commandFailure(kCommand, ExitUsage, r.error().message);
 
     QTextStream err(stderr);
     err << "study: " << database << " (" << before.done << " done, " << before.failed << " failed, " << before.pending
@@ -200,7 +188,7 @@ int runStudy(const QStringList &args)
         [&] { runner.abort(); });
     auto summary = runner.run([&](const Agent::StudyRunProgress &p) { progress.update(p.done, p.failed); });
     if (!summary)
-        return fail(exitCodeFor(summary.error()), summary.error().message);
+        return commandFailure(kCommand, exitCodeFor(summary.error()), summary.error().message);
     progress.finish(summary->committedDone, summary->committedFailed);
 
     if (parser.isSet(QStringLiteral("stats-json"))) {

@@ -932,6 +932,23 @@ Result<StudyProgress> JobStore::progress(int windowMinutes)
     });
 }
 
+// Rows read with their dataset id and the path inside it: the path becomes the full
+// location once the cursor is done (dataset() may query, and SQLite cursors must not nest).
+template <typename Row>
+Result<QList<Row>> JobStore::withLocations(QList<std::pair<Row, qint64>> rows)
+{
+    QList<Row> out;
+    out.reserve(rows.size());
+    for (auto &[r, datasetId] : rows) {
+        auto d = dataset(datasetId);
+        if (!d)
+            return d.error();
+        r.location = imageLocation(d->first, r.location);
+        out.append(std::move(r));
+    }
+    return out;
+}
+
 Result<QList<ErrorRecord>> JobStore::failedImages(std::optional<ErrorCategory> category, qint64 afterImageId, int limit)
 {
     QSqlQuery q(m_db);
@@ -962,16 +979,7 @@ Result<QList<ErrorRecord>> JobStore::failedImages(std::optional<ErrorCategory> c
         rows.append({std::move(r), q.value(1).toLongLong()});
     }
     q.finish();
-    QList<ErrorRecord> out;
-    out.reserve(rows.size());
-    for (auto &[r, datasetId] : rows) {
-        auto d = dataset(datasetId);
-        if (!d)
-            return d.error();
-        r.location = imageLocation(d->first, r.location);
-        out.append(std::move(r));
-    }
-    return out;
+    return withLocations(std::move(rows));
 }
 
 Result<QList<ResultRecord>> JobStore::resultsPage(qint64 afterImageId, int limit)
@@ -1004,16 +1012,7 @@ Result<QList<ResultRecord>> JobStore::resultsPage(qint64 afterImageId, int limit
         rows.append({std::move(r), q.value(1).toLongLong()});
     }
     q.finish();
-    QList<ResultRecord> out;
-    out.reserve(rows.size());
-    for (auto &[r, datasetId] : rows) {
-        auto d = dataset(datasetId);
-        if (!d)
-            return d.error();
-        r.location = imageLocation(d->first, r.location);
-        out.append(std::move(r));
-    }
-    return out;
+    return withLocations(std::move(rows));
 }
 
 Result<void> JobStore::setCheckImages(const QList<CheckImage> &images)

@@ -139,6 +139,8 @@ private:
     // Root and storage URL of a dataset, cached: roots never change.
     Result<std::pair<QString, QString>> dataset(qint64 datasetId);
     qint64 backoffMs(int attempts) const;
+    template <typename Row>
+    Result<QList<Row>> withLocations(QList<std::pair<Row, qint64>> rows);
     struct WriteContext;
     Result<WriteOutcome> completeOne(WriteContext &ctx, const Completion &c);
     Result<WriteOutcome> failOne(WriteContext &ctx, const Failure &f);
