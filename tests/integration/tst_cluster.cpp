@@ -667,6 +667,28 @@ private Q_SLOTS:
         QCOMPARE(view.inState(2), qint64(m_count));
     }
 
+    // SIGTERM on serve: every agent drains (finishes what is in flight, hands back the
+    // rest without costing an attempt) and exits 0, then serve exits 0; nothing stays leased.
+    void sigtermDrainsAgentsThenExits()
+    {
+        const QString db = makeStudy(QStringLiteral("drain.db"));
+        QVERIFY(!db.isEmpty());
+        Serve serve;
+        QVERIFY2(serve.start(serveArgs(db), path(QStringLiteral("serve-drain.log"))), qPrintable(serve.log()));
+        const StudyView view{db};
+        auto a = startAgent(serve, QStringLiteral("drain-a"), {QStringLiteral("--prefetch"), QStringLiteral("6")});
+        auto b = startAgent(serve, QStringLiteral("drain-b"), {QStringLiteral("--prefetch"), QStringLiteral("6")});
+        QVERIFY(waitUntil([&] { return view.resultRows() >= 3; }, 120000));
+        QCOMPARE(serve.terminate(), 0);
+        QCOMPARE(a->wait(60000), 0);
+        QCOMPARE(b->wait(60000), 0);
+        QVERIFY(a->err().contains(QStringLiteral("drained")));
+        QCOMPARE(view.inState(1), qint64(0));
+        QCOMPARE(view.inState(2) + view.inState(0), qint64(m_count));
+        QVERIFY(view.inState(0) > 0);  // stopped early: work is left for later
+        QCOMPARE(view.count(QStringLiteral("SELECT COUNT(*) FROM images WHERE attempts > 0")), qint64(0));
+    }
+
     void twoCoordinatorsOnOnePostgresStudy()
     {
         if (const QString why = PostgresFixture::unavailableReason(); !why.isEmpty())
