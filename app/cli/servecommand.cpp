@@ -16,6 +16,7 @@
 #include <QSysInfo>
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QFile>
 #include <QFileInfo>
 #include <QTextStream>
 #include <QTimer>
@@ -55,6 +56,7 @@ int serve(const QStringList &args)
         {QStringLiteral("slurm-login"), QStringLiteral("Run sbatch/squeue on this SSH login host (default: here)."), QStringLiteral("ssh://USER@HOST:PORT")},
         {QStringLiteral("slurm-partition"), QStringLiteral("Partition for --launch-slurm."), QStringLiteral("P")},
         {QStringLiteral("slurm-time"), QStringLiteral("Time limit for --launch-slurm (sbatch --time)."), QStringLiteral("T")},
+        {QStringLiteral("slurm-template"), QStringLiteral("Batch script template for --launch-slurm (see /usr/share/segscale/segscale-agent.sbatch)."), QStringLiteral("FILE")},
         {QStringLiteral("agent-arg"), QStringLiteral("Extra argument for every launched agent (repeat), e.g. --agent-arg=--device --agent-arg=cuda."), QStringLiteral("ARG")},
         {QStringLiteral("advertise"), QStringLiteral("The URL launched agents connect to (default: ws[s]://<this host>:<port>)."), QStringLiteral("URL")},
     });
@@ -167,8 +169,16 @@ int serve(const QStringList &args)
         launchers->launch(QJsonObject{{QStringLiteral("kind"), QStringLiteral("local")}, {QStringLiteral("count"), *launchLocal}}, report);
     for (const QString &host : parser.values(QStringLiteral("launch-ssh")))
         launchers->launch(QJsonObject{{QStringLiteral("kind"), QStringLiteral("ssh")}, {QStringLiteral("count"), 1}, {QStringLiteral("host"), host}}, report);
+    QString slurmTemplate;
+    if (parser.isSet(QStringLiteral("slurm-template"))) {
+        QFile f(parser.value(QStringLiteral("slurm-template")));
+        if (!f.open(QIODevice::ReadOnly))
+            return commandFailure(kCommand, ExitUsage, QStringLiteral("cannot read %1: %2").arg(f.fileName(), f.errorString()));
+        slurmTemplate = QString::fromUtf8(f.read(65536));
+    }
     if (*launchSlurm > 0)
         launchers->launch(QJsonObject{{QStringLiteral("kind"), QStringLiteral("slurm")},
+                                      {QStringLiteral("template"), slurmTemplate},
                                       {QStringLiteral("count"), *launchSlurm},
                                       {QStringLiteral("host"), parser.value(QStringLiteral("slurm-login"))},
                                       {QStringLiteral("partition"), parser.value(QStringLiteral("slurm-partition"))},

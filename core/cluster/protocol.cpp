@@ -92,6 +92,7 @@ constexpr Field kLaunch[] = {
     {"program", Kind::String, false, 0, kLongText},
     {"name_prefix", Kind::String, false, 0, 64},
     {"args", Kind::StringArray, false, 0, 64},
+    {"template", Kind::String, false, 0, 65536},  // a Slurm batch template
 };
 constexpr Field kLaunchedId[] = {{"launch_id", Kind::String, true, 0, kShortText}};
 constexpr Field kSubscribe[] = {{"interval", Kind::Int, false, 100, 60000}};

@@ -83,6 +83,7 @@ void AgentLaunchers::launch(const QJsonObject &request, Reply reply)
         spec.ssh.credentialsPath = m_options.credentialsPath;
         spec.slurm.partition = request.value(QStringLiteral("partition")).toString();
         spec.slurm.timeLimit = request.value(QStringLiteral("time_limit")).toString();
+        spec.slurm.batchTemplate = request.value(QStringLiteral("template")).toString();
         spec.slurm.scriptDirectory = m_options.slurmScriptDirectory;
         spec.slurm.commandEnvironment = m_options.slurmEnvironment;
         spec.slurm.pollIntervalMs = m_options.slurmPollMs;
