@@ -338,9 +338,16 @@ void Agent::onWelcome(const QJsonObject &m)
         for (const QJsonObject &r : std::as_const(m_unacked))
             m_client->send(r);
         sendHeartbeat();
-        if (!m_draining && !m_noMoreWork)
-            askForWork();
-        maybeFinish();
+        if (!m_network) {
+            // The connection went while the model was being fetched: start that again.
+            prepareAndBegin();
+        } else if (!m_queue) {
+            beginWork();  // still proving the check images
+        } else {
+            if (!m_draining && !m_noMoreWork)
+                askForWork();
+            maybeFinish();
+        }
         return;
     }
     m_everWelcomed = true;
@@ -357,6 +364,11 @@ void Agent::onWelcome(const QJsonObject &m)
         askForWork();
         return;
     }
+    prepareAndBegin();
+}
+
+void Agent::prepareAndBegin()
+{
     auto prepared = prepareModel();
     if (!prepared) {
         if (prepared.error().category == ErrorCategory::Missing) {

@@ -115,6 +115,7 @@ private:
     Result<void> prepareOutputs(const Model::ModelCard &card, const Pipeline::SegmentOptions &o);
     void startEngine(const Pipeline::SegmentOptions &o);
     void beginWork();
+    void prepareAndBegin();
     void onCheckImage(const QJsonObject &m);
     void fetchModelChunk(qint64 offset);
     void askForWork();
