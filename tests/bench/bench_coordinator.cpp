@@ -495,6 +495,7 @@ QJsonObject toJson(const Run &run)
     o.insert(QStringLiteral("cpu_seconds"), QJsonObject{{QStringLiteral("clients"), r.clientCpu},
                                                         {QStringLiteral("coordinator_thread"), run.coordinatorCpu},
                                                         {QStringLiteral("socket_thread"), run.socketCpu}});
+    o.insert(QStringLiteral("coordinator_cpu_us_per_result"), r.acks > 0 ? 1e6 * run.coordinatorCpu / double(r.acks) : 0.0);
     o.insert(QStringLiteral("load_before"), run.loadBefore);
     o.insert(QStringLiteral("load_after"), run.loadAfter);
     if (!run.rssMiB.isEmpty()) {
@@ -536,6 +537,8 @@ void printRun(const Run &run)
       << f(100 * run.coordinatorCpu / wall, 0) << "%)";
     if (!run.part.startsWith(QLatin1StringView("rss")))
         o << ", socket thread " << f(run.socketCpu, 2) << " s (" << f(100 * run.socketCpu / wall, 0) << "%)";
+    if (r.acks > 0)
+        o << "; coordinator CPU per result " << f(1e6 * run.coordinatorCpu / double(r.acks), 0) << " us";
     o << "; connect+hello " << f(r.connectSeconds, 2) << " s; load " << run.loadBefore << " -> " << run.loadAfter << '\n';
     if (!run.rssMiB.isEmpty()) {
         o << "    serve RSS: start " << f(run.rssStartMiB) << " MiB";

@@ -6,4 +6,4 @@
 segscale_add_test(NAME bench_coordinator
                   SOURCES bench/bench_coordinator.cpp common/postgresfixture.cpp common/postgresfixture.h
                   LIBS segscale_cluster Qt6::WebSockets Qt6::Sql Qt6::Network LABELS bench TIMEOUT 300
-                  ENV SEGSCALE_BENCH_AGENTS=32 SEGSCALE_BENCH_IMAGES=50000 SEGSCALE_BENCH_SECONDS=8)
+                  ENV SEGSCALE_BENCH_AGENTS=64 SEGSCALE_BENCH_IMAGES=30000 SEGSCALE_BENCH_SECONDS=4)
