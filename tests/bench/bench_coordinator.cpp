@@ -18,8 +18,14 @@
 // PostgresFixture; skipped with a line saying why when its binaries are missing).
 //
 //   bench_coordinator [--agents 256] [--images 1000000] [--batch 8] [--window 16]
-//                     [--backend sqlite|postgres|both] [--seconds 60]
+//                     [--think-ms 0] [--warmup 2] [--backend sqlite|postgres|both] [--seconds 60]
 //                     [--parts throughput,rss] [--json FILE]
+//
+// With --think-ms 0 the agents answer at once, so the coordinator is saturated and the
+// lease and ack latencies are its queue (in flight / rate, Little's law). --think-ms T
+// makes each agent hold a grant T ms (0.5-1.5 T) before reporting it, as if segmenting: an
+// offered load of about agents x window / T results/s, to see the latency at a load the
+// coordinator carries.
 //
 // Targets (issue #12): >= 5,000 results/s and lease p99 < 20 ms over SQLite. They are
 // reported, never asserted: the exit code is 1 only when something is wrong (a refused
@@ -42,6 +48,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
+#include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QSet>
 #include <QTemporaryDir>
@@ -182,16 +189,20 @@ struct SwarmParams {
     int window = 16;          // results in flight (sent, not yet acknowledged) per agent, at most
     qint64 images = 0;        // the study's size, for the progress marks
     double capSeconds = 60;   // stop measuring here (0: run to the end)
+    int thinkMs = 0;          // an agent sends a grant's results this long after it (0: at once)
+    double warmupSeconds = 2; // latencies and the rate count from here: all agents start at once
     QList<double> marks;      // fractions of the study at which onMark is called
     std::function<void(double mark)> onMark;  // called on the client thread
     QStringList cpuThreads;   // /proc/.../stat paths sampled at the start and end of the window
 };
 
 struct SwarmResult {
+    qint64 measuredAcks = 0;  // acknowledged after the warm-up: the rate's numerator
     qint64 acks = 0, grants = 0, waits = 0, dones = 0, granted = 0;
     qint64 notDone = 0, duplicates = 0, errors = 0;
     bool capped = false;
-    double seconds = 0;       // first lease sent -> last ack (or the cap)
+    double seconds = 0;       // end of the warm-up -> last ack (or the cap)
+    double warmupSeconds = 0; // what was left out at the start
     double connectSeconds = 0;
     double clientCpu = 0;     // the client thread, over the window
     std::vector<double> threadCpu;  // SwarmParams::cpuThreads, over the window
@@ -273,14 +284,30 @@ private:
     void go()
     {
         m_r.connectSeconds = double(m_clock.nsecsElapsed()) / 1e9;
-        m_startNs = m_clock.nsecsElapsed();
-        m_cpu0 = threadCpuSeconds();
-        for (const QString &path : std::as_const(m_p.cpuThreads))
-            m_threadCpu0.push_back(cpuSeconds(path));
+        startMeasuring();
+        // The first leases of 256 agents arrive together, a burst no steady state has:
+        // measure from the end of the warm-up (or from here when the run is shorter).
+        if (m_p.warmupSeconds > 0) {
+            QTimer::singleShot(int(m_p.warmupSeconds * 1000), this, [this] {
+                if (!m_stopped)
+                    startMeasuring();
+            });
+        }
         if (m_p.capSeconds > 0)
             m_cap.start(int(m_p.capSeconds * 1000));
         for (int i = 0; i < m_p.agents; ++i)
             pump(i);
+    }
+
+    void startMeasuring()
+    {
+        m_startNs = m_clock.nsecsElapsed();
+        m_r.warmupSeconds = double(m_startNs) / 1e9 - m_r.connectSeconds;
+        m_acksAtStart = m_r.acks;
+        m_cpu0 = threadCpuSeconds();
+        m_threadCpu0.clear();
+        for (const QString &path : std::as_const(m_p.cpuThreads))
+            m_threadCpu0.push_back(cpuSeconds(path));
     }
 
     void pump(int i)
@@ -303,25 +330,22 @@ private:
         const QString type = reply.value(QStringLiteral("type")).toString();
         if (type == QLatin1StringView("grant")) {
             const qint64 now = m_clock.nsecsElapsed();
-            m_r.leaseMs.push_back(float(double(now - sent) / 1e6));
+            m_leaseSamples.push_back({sent, float(double(now - sent) / 1e6)});
             ++m_r.grants;
-            for (const QJsonValue &v : reply.value(QStringLiteral("images")).toArray()) {
-                const QJsonObject img = v.toObject();
-                const qint64 image = static_cast<qint64>(img.value(QStringLiteral("image")).toDouble());
-                ++m_r.granted;
-                a.sentAt.insert(image, m_clock.nsecsElapsed());
-                ++a.unacked;
-                a.client->send(QJsonObject{{QStringLiteral("type"), QStringLiteral("result")},
-                                           {QStringLiteral("image"), static_cast<double>(image)},
-                                           {QStringLiteral("lease"), img.value(QStringLiteral("lease"))},
-                                           {QStringLiteral("width"), 2048},
-                                           {QStringLiteral("height"), 1024},
-                                           {QStringLiteral("composition"), m_composition},
-                                           {QStringLiteral("fingerprint"), QString::fromLatin1(kModelFingerprint)},
-                                           {QStringLiteral("timings"), QJsonObject{{QStringLiteral("fetch"), 12},
-                                                                                   {QStringLiteral("decode"), 20},
-                                                                                   {QStringLiteral("network"), 900},
-                                                                                   {QStringLiteral("combine"), 8}}}});
+            const QJsonArray images = reply.value(QStringLiteral("images")).toArray();
+            m_r.granted += images.size();
+            a.unacked += int(images.size());
+            if (m_p.thinkMs > 0) {
+                // The agent "segments" the batch first: its results follow 0.5-1.5 x
+                // thinkMs later. Jittered, or the agents that started together stay in
+                // step and every report arrives in one burst.
+                const int think = int(m_p.thinkMs * (0.5 + QRandomGenerator::global()->generateDouble()));
+                QTimer::singleShot(think, this, [this, i, images] {
+                    if (!m_stopped)
+                        report(i, images);
+                });
+            } else {
+                report(i, images);
             }
             pump(i);
         } else if (type == QLatin1StringView("wait")) {
@@ -339,6 +363,28 @@ private:
         }
     }
 
+    // One result per granted image, the lease id echoed as the grant gave it.
+    void report(int i, const QJsonArray &images)
+    {
+        Agent &a = m_agents[size_t(i)];
+        for (const QJsonValue &v : images) {
+            const QJsonObject img = v.toObject();
+            const qint64 image = static_cast<qint64>(img.value(QStringLiteral("image")).toDouble());
+            a.sentAt.insert(image, m_clock.nsecsElapsed());
+            a.client->send(QJsonObject{{QStringLiteral("type"), QStringLiteral("result")},
+                                       {QStringLiteral("image"), static_cast<double>(image)},
+                                       {QStringLiteral("lease"), img.value(QStringLiteral("lease"))},
+                                       {QStringLiteral("width"), 2048},
+                                       {QStringLiteral("height"), 1024},
+                                       {QStringLiteral("composition"), m_composition},
+                                       {QStringLiteral("fingerprint"), QString::fromLatin1(kModelFingerprint)},
+                                       {QStringLiteral("timings"), QJsonObject{{QStringLiteral("fetch"), 12},
+                                                                               {QStringLiteral("decode"), 20},
+                                                                               {QStringLiteral("network"), 900},
+                                                                               {QStringLiteral("combine"), 8}}}});
+        }
+    }
+
     void received(int i, const QJsonObject &m)
     {
         const QString type = m.value(QStringLiteral("type")).toString();
@@ -353,7 +399,7 @@ private:
                 return;
             }
             const qint64 now = m_clock.nsecsElapsed();
-            m_r.ackMs.push_back(float(double(now - *it) / 1e6));
+            m_ackSamples.push_back({*it, float(double(now - *it) / 1e6)});
             a.sentAt.erase(it);
             --a.unacked;
             ++m_r.acks;
@@ -398,6 +444,13 @@ private:
         m_r.capped = capped;
         const qint64 end = capped || m_lastAckNs == 0 ? m_clock.nsecsElapsed() : m_lastAckNs;
         m_r.seconds = m_startNs > 0 ? double(end - m_startNs) / 1e9 : 0;
+        m_r.measuredAcks = m_r.acks - m_acksAtStart;
+        for (const auto &[sent, ms] : m_leaseSamples)
+            if (sent >= m_startNs)
+                m_r.leaseMs.push_back(ms);
+        for (const auto &[sent, ms] : m_ackSamples)
+            if (sent >= m_startNs)
+                m_r.ackMs.push_back(ms);
         m_r.clientCpu = threadCpuSeconds() - m_cpu0;
         for (qsizetype k = 0; k < m_p.cpuThreads.size(); ++k)
             m_r.threadCpu.push_back(cpuSeconds(m_p.cpuThreads[k]) - (size_t(k) < m_threadCpu0.size() ? m_threadCpu0[size_t(k)] : 0.0));
@@ -418,6 +471,8 @@ private:
     std::vector<double> m_threadCpu0;
     qsizetype m_nextMark = 0;
     bool m_stopped = false, m_closing = false;
+    qint64 m_acksAtStart = 0;
+    std::vector<std::pair<qint64, float>> m_leaseSamples, m_ackSamples;  // sent at (ns), round trip (ms)
 };
 
 // Runs a swarm on a client thread of its own while this thread's event loop serves
@@ -478,8 +533,10 @@ QJsonObject toJson(const Run &run)
         o.insert(QStringLiteral("skipped"), run.skipped);
         return o;
     }
-    const double rate = r.seconds > 0 ? double(r.acks) / r.seconds : 0;
+    const double rate = r.seconds > 0 ? double(r.measuredAcks) / r.seconds : 0;
     o.insert(QStringLiteral("acks"), double(r.acks));
+    o.insert(QStringLiteral("measured_acks"), double(r.measuredAcks));
+    o.insert(QStringLiteral("warmup_seconds"), r.warmupSeconds);
     o.insert(QStringLiteral("seconds"), r.seconds);
     o.insert(QStringLiteral("capped"), r.capped);
     o.insert(QStringLiteral("connect_seconds"), r.connectSeconds);
@@ -495,7 +552,7 @@ QJsonObject toJson(const Run &run)
     o.insert(QStringLiteral("cpu_seconds"), QJsonObject{{QStringLiteral("clients"), r.clientCpu},
                                                         {QStringLiteral("coordinator_thread"), run.coordinatorCpu},
                                                         {QStringLiteral("socket_thread"), run.socketCpu}});
-    o.insert(QStringLiteral("coordinator_cpu_us_per_result"), r.acks > 0 ? 1e6 * run.coordinatorCpu / double(r.acks) : 0.0);
+    o.insert(QStringLiteral("coordinator_cpu_us_per_result"), r.measuredAcks > 0 ? 1e6 * run.coordinatorCpu / double(r.measuredAcks) : 0.0);
     o.insert(QStringLiteral("load_before"), run.loadBefore);
     o.insert(QStringLiteral("load_after"), run.loadAfter);
     if (!run.rssMiB.isEmpty()) {
@@ -521,10 +578,12 @@ void printRun(const Run &run)
         o << head << " skipped: " << run.skipped << '\n';
         return;
     }
-    const double rate = r.seconds > 0 ? double(r.acks) / r.seconds : 0;
+    const double rate = r.seconds > 0 ? double(r.measuredAcks) / r.seconds : 0;
     const auto f = [](double v, int d = 1) { return QString::number(v, 'f', d); };
-    o << head << QStringLiteral(" %1 acks in %2 s%3: %4 results/s\n")
+    o << head << QStringLiteral(" %1 acks; after a %2 s warm-up %3 in %4 s%5: %6 results/s\n")
                      .arg(r.acks)
+                     .arg(f(r.warmupSeconds, 1))
+                     .arg(r.measuredAcks)
                      .arg(f(r.seconds, 2))
                      .arg(r.capped ? QStringLiteral(" (capped)") : QString())
                      .arg(qint64(rate));
@@ -537,8 +596,8 @@ void printRun(const Run &run)
       << f(100 * run.coordinatorCpu / wall, 0) << "%)";
     if (!run.part.startsWith(QLatin1StringView("rss")))
         o << ", socket thread " << f(run.socketCpu, 2) << " s (" << f(100 * run.socketCpu / wall, 0) << "%)";
-    if (r.acks > 0)
-        o << "; coordinator CPU per result " << f(1e6 * run.coordinatorCpu / double(r.acks), 0) << " us";
+    if (r.measuredAcks > 0)
+        o << "; coordinator CPU per result " << f(1e6 * run.coordinatorCpu / double(r.measuredAcks), 0) << " us";
     o << "; connect+hello " << f(r.connectSeconds, 2) << " s; load " << run.loadBefore << " -> " << run.loadAfter << '\n';
     if (!run.rssMiB.isEmpty()) {
         o << "    serve RSS: start " << f(run.rssStartMiB) << " MiB";
@@ -553,7 +612,8 @@ void printRun(const Run &run)
 }
 
 struct Options {
-    int agents = 256, batch = 8, window = 16;
+    int agents = 256, batch = 8, window = 16, thinkMs = 0;
+    double warmup = 2;
     qint64 images = 1'000'000;
     double seconds = 60;
     bool throughput = true, rss = true;
@@ -592,6 +652,8 @@ Run throughput(const QString &backend, const QString &location, const Options &o
     p.window = opt.window;
     p.images = opt.images;
     p.capSeconds = opt.seconds;
+    p.thinkMs = opt.thinkMs;
+    p.warmupSeconds = opt.warmup;
     p.cpuThreads = {QStringLiteral("/proc/self/task/%1/stat").arg(coordinatorTid), QStringLiteral("/proc/self/task/%1/stat").arg(threadId())};
     run.loadBefore = loadAverage();
     run.r = runSwarm(p);
@@ -662,6 +724,8 @@ Run memory(const QString &backend, const QString &location, const QString &dir, 
     p.window = opt.window;
     p.images = opt.images;
     p.capSeconds = 0;  // the point is the whole study
+    p.thinkMs = opt.thinkMs;
+    p.warmupSeconds = opt.warmup;
     p.marks = {0.1, 0.5, 0.9};
     // Called on the client thread; the list is read here only after the swarm ended.
     auto *series = &run.rssMiB;
@@ -728,10 +792,17 @@ int main(int argc, char **argv)
     const QCommandLineOption secondsOpt(QStringLiteral("seconds"), QStringLiteral("Cap on the throughput part (default 60; 0: to the end; $SEGSCALE_BENCH_SECONDS)."),
                                         QStringLiteral("S"), fallback("SEGSCALE_BENCH_SECONDS", "60"));
     const QCommandLineOption partsOpt(QStringLiteral("parts"), QStringLiteral("throughput, rss or both (default throughput,rss)."), QStringLiteral("P"), QStringLiteral("throughput,rss"));
+    const QCommandLineOption thinkOpt(QStringLiteral("think-ms"),
+                                      QStringLiteral("An agent sends a grant's results this many ms after it, as if segmenting (default 0: at once, "
+                                                     "which saturates the coordinator; > 0 measures latency at a load it can carry)."),
+                                      QStringLiteral("MS"), QStringLiteral("0"));
+    const QCommandLineOption warmupOpt(QStringLiteral("warmup"),
+                                       QStringLiteral("Seconds after the agents' first lease that rates and latencies leave out (default 2)."),
+                                       QStringLiteral("S"), QStringLiteral("2"));
     const QCommandLineOption jsonOpt(QStringLiteral("json"), QStringLiteral("Write every number here."), QStringLiteral("FILE"));
     const QCommandLineOption cliOpt(QStringLiteral("cli"), QStringLiteral("The segscale executable for the rss part (default $SEGSCALE_CLI)."), QStringLiteral("PATH"));
     const QCommandLineOption dirOpt(QStringLiteral("dir"), QStringLiteral("Folder for the SQLite studies (default: a temp dir)."), QStringLiteral("DIR"));
-    parser.addOptions({agentsOpt, imagesOpt, batchOpt, windowOpt, backendOpt, secondsOpt, partsOpt, jsonOpt, cliOpt, dirOpt});
+    parser.addOptions({agentsOpt, imagesOpt, batchOpt, windowOpt, thinkOpt, warmupOpt, backendOpt, secondsOpt, partsOpt, jsonOpt, cliOpt, dirOpt});
     parser.addHelpOption();
     parser.process(app);
 
@@ -741,13 +812,15 @@ int main(int argc, char **argv)
     opt.batch = parser.value(batchOpt).toInt();
     opt.window = parser.isSet(windowOpt) ? parser.value(windowOpt).toInt() : 2 * opt.batch;
     opt.seconds = parser.value(secondsOpt).toDouble();
+    opt.thinkMs = parser.value(thinkOpt).toInt();
+    opt.warmup = parser.value(warmupOpt).toDouble();
     const QStringList parts = parser.value(partsOpt).split(QLatin1Char(','));
     opt.throughput = parts.contains(QStringLiteral("throughput"));
     opt.rss = parts.contains(QStringLiteral("rss"));
     opt.cli = parser.isSet(cliOpt) ? parser.value(cliOpt) : qEnvironmentVariable("SEGSCALE_CLI");
     const QString backend = parser.value(backendOpt);
     if (opt.agents < 1 || opt.images < 1 || opt.batch < 1 || opt.batch > Cluster::Protocol::kMaxLeaseBatch || opt.window < opt.batch ||
-        opt.seconds < 0 || (!opt.throughput && !opt.rss) ||
+        opt.seconds < 0 || opt.thinkMs < 0 || opt.warmup < 0 || (!opt.throughput && !opt.rss) ||
         !QStringList{QStringLiteral("sqlite"), QStringLiteral("postgres"), QStringLiteral("both")}.contains(backend)) {
         err() << "bench_coordinator: bad options (see --help)\n";
         return 2;
@@ -764,7 +837,7 @@ int main(int argc, char **argv)
         return 1;
     }
     out() << "bench_coordinator: " << opt.agents << " agents, lease batch " << opt.batch << ", window " << opt.window << ", "
-          << opt.images << " images per study, throughput cap " << opt.seconds << " s; " << QThread::idealThreadCount()
+          << opt.images << " images per study, think " << opt.thinkMs << " ms, throughput cap " << opt.seconds << " s; " << QThread::idealThreadCount()
           << " CPUs; load " << loadAverage() << '\n';
     out().flush();
 
@@ -839,7 +912,7 @@ int main(int argc, char **argv)
                 return &r;
         return nullptr;
     };
-    auto rate = [](const Run *r) { return r && r->r.seconds > 0 ? double(r->r.acks) / r->r.seconds : 0.0; };
+    auto rate = [](const Run *r) { return r && r->r.seconds > 0 ? double(r->r.measuredAcks) / r->r.seconds : 0.0; };
     QJsonObject summary;
     o << "\n" << QStringLiteral("%1 %2 %3 %4 %5 %6 %7 %8")
                      .arg(QStringLiteral("backend"), -9)
@@ -867,9 +940,13 @@ int main(int argc, char **argv)
     }
     if (const Run *s = find(QStringLiteral("sqlite"), QStringLiteral("throughput"))) {
         const double rs = rate(s), p99 = percentile(s->r.leaseMs, 0.99);
-        o << "target results/s >= 5000 (SQLite, " << opt.agents << " agents): " << (rs >= 5000 ? "MET" : "MISSED") << " (" << qint64(rs) << ")\n";
+        if (opt.thinkMs == 0)
+            o << "target results/s >= 5000 (SQLite, " << opt.agents << " agents): " << (rs >= 5000 ? "MET" : "MISSED") << " (" << qint64(rs) << ")\n";
+        else
+            o << "target results/s >= 5000: not measured here (--think-ms limits the offered load; " << qint64(rs) << " results/s)\n";
         o << "target lease p99 < 20 ms (SQLite): " << (p99 < 20 ? "MET" : "MISSED") << " (" << QString::number(p99, 'f', 2) << " ms)\n";
-        summary.insert(QStringLiteral("target_rate_met"), rs >= 5000);
+        if (opt.thinkMs == 0)
+            summary.insert(QStringLiteral("target_rate_met"), rs >= 5000);
         summary.insert(QStringLiteral("target_lease_p99_met"), p99 < 20);
     }
     for (const QString &part : {QStringLiteral("throughput"), QStringLiteral("rss")}) {
@@ -890,6 +967,8 @@ int main(int argc, char **argv)
                         {QStringLiteral("images"), double(opt.images)},
                         {QStringLiteral("batch"), opt.batch},
                         {QStringLiteral("window"), opt.window},
+                        {QStringLiteral("think_ms"), opt.thinkMs},
+                        {QStringLiteral("warmup_seconds"), opt.warmup},
                         {QStringLiteral("cap_seconds"), opt.seconds},
                         {QStringLiteral("cpus"), QThread::idealThreadCount()},
                         {QStringLiteral("runs"), list},
