@@ -103,7 +103,7 @@ void ProgressPanel::setSummary(const QJsonObject &s)
     const qint64 total = count("total");
     const qint64 finished = count("done") + count("failed");
     const QString model = s.value(QStringLiteral("model")).toString();
-    const QString run = s.value(QStringLiteral("run")).toString();
+    const QString run = s.value(QStringLiteral("run")).toVariant().toString();  // a number today
     m_title->setText(model.isEmpty() ? tr("Study") : run.isEmpty() ? tr("Study · %1").arg(model) : tr("Study · %1 · run %2").arg(model, run));
     // QProgressBar counts in int: scale very large studies down to per-mille steps.
     if (total > 1000000) {
@@ -131,7 +131,9 @@ void ProgressPanel::setSummary(const QJsonObject &s)
     QStringList lines;
     for (const QJsonValue &v : s.value(QStringLiteral("top_errors")).toArray()) {
         const QJsonObject e = v.toObject();
-        lines << tr("%1: %n image(s)", nullptr, e.value(QStringLiteral("images")).toInt()).arg(e.value(QStringLiteral("category")).toString());
+        const qint64 images = static_cast<qint64>(e.value(QStringLiteral("images")).toDouble());
+        const QString category = e.value(QStringLiteral("category")).toString();
+        lines << (images == 1 ? tr("%1: 1 image").arg(category) : tr("%1: %2 images").arg(category, locale.toString(images)));
     }
     m_errors->setText(lines.isEmpty() ? tr("none") : lines.join(QLatin1Char('\n')));
 }

@@ -197,11 +197,12 @@ QVariant WorkersModel::data(const QModelIndex &index, int role) const
         case Host: return r.host;
         case Device: return r.device;
         case State: return r.stalled ? tr("%1 (stalled)").arg(r.state) : r.state;
-        case ImagesPerSecond: return r.imagesPerSecond < 0 ? QString() : QString::number(r.imagesPerSecond, 'f', 2);
+        // "–": the agent has not sent a heartbeat with its rates yet (or is not connected).
+        case ImagesPerSecond: return r.imagesPerSecond < 0 ? QStringLiteral("–") : QString::number(r.imagesPerSecond, 'f', 2);
         case Held: return r.connected ? QVariant(r.held) : QVariant();
         case Done: return r.done;
         case Failed: return r.failed;
-        case RssMib: return r.rssMib < 0 ? QString() : QString::number(r.rssMib, 'f', 0);
+        case RssMib: return r.rssMib < 0 ? QStringLiteral("–") : QString::number(r.rssMib, 'f', 0);
         case LastHeartbeat: return ago(r.ageSeconds);
         case ColumnCount: break;
         }

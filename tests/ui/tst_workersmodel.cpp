@@ -106,6 +106,7 @@ private Q_SLOTS:
         model.update({}, {launched(QStringLiteral("1/local:1"), QStringLiteral("local-1"), QStringLiteral("starting"))}, kNow);
         QCOMPARE(model.rowCount(), 1);
         QCOMPARE(cell(model, 0, WorkersModel::State), QStringLiteral("starting"));
+        QCOMPARE(cell(model, 0, WorkersModel::ImagesPerSecond), QStringLiteral("–"));  // no heartbeat yet
         QCOMPARE(model.index(0, 0).data(WorkersModel::ConnectedRole).toBool(), false);
         QCOMPARE(model.index(0, 0).data(WorkersModel::LaunchIdRole).toString(), QStringLiteral("1/local:1"));
 
