@@ -92,6 +92,9 @@ MainWindow::MainWindow(QWidget *parent)
     });
     connect(m_connection, &StudyConnection::actionFailed, this, [this](const QString &message) { showFailure(message, true); });
     connect(m_connection, &StudyConnection::disconnected, this, [this] {
+        // Nobody asked for this one: the coordinator went away (its failure is the reason).
+        if (!m_closing && !m_attaching && !m_lastFailure.isEmpty())
+            showFailure(m_lastFailure, true);
         m_connectionLabel->setText(tr("Not connected"));
         m_connectionLabel->setToolTip({});
         updateTitle();
@@ -128,7 +131,11 @@ void MainWindow::createMenus()
             connectTo(dialog.url(), dialog.tokenFile());
     });
     connectAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
-    file->addAction(tr("&Disconnect"), this, [this] { m_connection->close(); });
+    file->addAction(tr("&Disconnect"), this, [this] {
+        m_closing = true;
+        m_connection->close();
+        m_closing = false;
+    });
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -140,6 +147,9 @@ void MainWindow::openStudy(const QString &database)
     m_progress->clear();
     m_attaching = true;
     m_connectionLabel->setText(tr("Opening %1…").arg(QDir::toNativeSeparators(database)));
+    m_closing = true;  // the connection open now, if any, is closed first
+    m_connection->close();
+    m_closing = false;
     m_connection->openEmbedded(database);
 }
 
@@ -149,6 +159,9 @@ void MainWindow::connectTo(const QUrl &url, const QString &adminTokenFile)
     m_progress->clear();
     m_attaching = true;
     m_connectionLabel->setText(tr("Connecting to %1…").arg(url.toString()));
+    m_closing = true;  // the connection open now, if any, is closed first
+    m_connection->close();
+    m_closing = false;
     m_connection->openRemote(url, adminTokenFile);
 }
 
@@ -254,7 +267,9 @@ void MainWindow::closeEvent(QCloseEvent *event)
     settings.setValue(QStringLiteral("mainWindow/geometry"), saveGeometry());
     settings.setValue(QStringLiteral("mainWindow/tab"), m_tabs->currentIndex());
     // Agents this window launched are stopped; their leases return to pending.
+    m_closing = true;
     m_connection->close();
+    m_closing = false;
     QMainWindow::closeEvent(event);
 }
 

@@ -62,6 +62,7 @@ private:
     QAction *m_stop = nullptr;
     QString m_lastFailure;
     bool m_attaching = false;  // a connection the user asked for is being made
+    bool m_closing = false;    // the user closes it: no "lost the connection" box
 };
 
 } // namespace SegScale::Ui

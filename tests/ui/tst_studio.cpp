@@ -228,9 +228,17 @@ private Q_SLOTS:
             QVERIFY2(window.lastFailure().contains(QLatin1StringView("ws://HOST:PORT")), qPrintable(window.lastFailure()));
         }
 
+        // The coordinator goes away under a connected window: said, not swallowed.
+        MainWindow window;
+        window.show();
+        window.connectTo(QUrl(url), path(QStringLiteral("admin.token")));
+        QTRY_VERIFY2_WITH_TIMEOUT(window.connection()->isConnected(), qPrintable(window.lastFailure()), 30000);
         serve.terminate();
         QVERIFY(serve.waitForFinished(60000));
         QCOMPARE(serve.exitCode(), 0);
+        QTRY_VERIFY_WITH_TIMEOUT(!window.connection()->isConnected(), 10000);
+        QVERIFY2(window.lastFailure().startsWith(QLatin1StringView("lost the connection to ws://127.0.0.1:")), qPrintable(window.lastFailure()));
+        QCOMPARE(window.findChildren<QMessageBox *>().size(), 1);
     }
 };
 
