@@ -23,6 +23,7 @@
 #include <QSettings>
 #include <QStandardPaths>
 #include <QTabWidget>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QThread>
@@ -36,7 +37,7 @@ using SegScale::Ui::WorkersModel;
 
 namespace {
 
-constexpr int kImages = 6;
+constexpr int kImages = 10;
 
 QString cli()
 {
@@ -203,8 +204,37 @@ private Q_SLOTS:
             QCOMPARE(watch.count("failed"), qint64(0));
             QCOMPARE(window.progressPanel()->percent(), 100);
             QVERIFY2(window.lastFailure().isEmpty(), qPrintable(window.lastFailure()));
-            // Launching is the coordinator's business: serve can, and a refusal would show.
             QCOMPARE(window.workersModel()->rowCount(), 0);
+
+            // Drain and Stop from the Workers tab reach a real agent (one started by hand,
+            // --stay so that it idles on the finished study until told otherwise).
+            for (const QString &how : {QStringLiteral("drain"), QStringLiteral("stop")}) {
+                QProcess agent;
+                agent.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+                agent.start(cli(), {QStringLiteral("agent"), QStringLiteral("--connect"), url, QStringLiteral("--token-file"),
+                                    path(QStringLiteral("agent.token")), QStringLiteral("--name"), QStringLiteral("by-hand-") + how,
+                                    QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--stay")});
+                QTRY_VERIFY_WITH_TIMEOUT(window.workersModel()->rowCount() == 1 &&
+                                             window.workersModel()->index(0, WorkersModel::State).data().toString() == QLatin1StringView("working"),
+                                         60000);
+                QCOMPARE(window.workersModel()->index(0, WorkersModel::Name).data().toString(), QStringLiteral("by-hand-") + how);
+                window.workersView()->selectRow(0);
+                if (how == QLatin1StringView("drain"))
+                    window.drainSelected();
+                else
+                    window.stopSelected();
+                QTRY_VERIFY_WITH_TIMEOUT(agent.state() == QProcess::NotRunning, 30000);
+                QCOMPARE(agent.exitStatus(), QProcess::NormalExit);
+                QTRY_COMPARE_WITH_TIMEOUT(window.workersModel()->rowCount(), 0, 10000);
+                QVERIFY2(window.lastFailure().isEmpty(), qPrintable(window.lastFailure()));
+            }
+
+            // A refused action is said, in the status bar and a message box.
+            window.connection()->drain(QStringLiteral("nobody"));
+            QTRY_VERIFY_WITH_TIMEOUT(!window.lastFailure().isEmpty(), 10000);
+            QCOMPARE(window.lastFailure(), QStringLiteral("Drain nobody: no agent of that name is connected"));
+            QCOMPARE(window.findChildren<QMessageBox *>().size(), 1);
+            QVERIFY(window.connection()->isConnected());
         }
 
         {
