@@ -2,6 +2,7 @@
 
 #include "cluster/coordinatorserver.h"
 #include "cluster/coordinatorthread.h"
+#include "cluster/defaultoutputs.h"
 #include "cluster/inprocessclient.h"
 #include "cluster/protocol.h"
 #include "cluster/tokenfile.h"
@@ -75,7 +76,6 @@ void StudyConnection::openEmbedded(const QString &database)
         return;
     }
     m_database = QFileInfo(database).absoluteFilePath();
-    const QFileInfo info(m_database);
 
     // Local agents (and any `segscale agent` started by hand) join through a socket on
     // this machine only, with a token made for this session and kept in a private file.
@@ -98,7 +98,7 @@ void StudyConnection::openEmbedded(const QString &database)
     Cluster::CoordinatorOptions options;
     options.database = m_database;
     options.agentToken = agentToken;
-    options.outputs = info.absolutePath() + QLatin1Char('/') + info.completeBaseName() + QStringLiteral("-outputs");
+    options.outputs = Cluster::defaultOutputs(m_database);
     m_thread = std::make_unique<Cluster::CoordinatorThread>(options);
     if (auto started = m_thread->start(); !started) {
         const QString why = started.error().message;
