@@ -75,7 +75,8 @@ int main(int argc, char *argv[])
             err << "segscale-studio: " << m << '\n';
             err.flush();
             exitCode = 1;
-            QApplication::quit();
+            // Queued: a failure found before app.exec() (a missing token file) must still quit.
+            QMetaObject::invokeMethod(QApplication::instance(), &QCoreApplication::quit, Qt::QueuedConnection);
         });
     }
     window.show();
