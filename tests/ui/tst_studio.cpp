@@ -174,6 +174,37 @@ private Q_SLOTS:
         QCOMPARE(again.size(), QSize(900, 520));
     }
 
+    void launchedAgentThatNeverConnectsIsStoppedByLaunchId()
+    {
+        // An "agent" that starts and never connects (a wrong program, a hung node): the
+        // Workers tab lists it from the launcher, and Stop reaches it through its launch id.
+        const QString fake = path(QStringLiteral("fake-agent.sh"));
+        {
+            QFile f(fake);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("#!/bin/sh\nexec sleep 300\n");
+        }
+        QVERIFY(QFile::setPermissions(fake, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner));
+        MainWindow window;
+        window.connection()->setAgentProgram(fake);
+        window.show();
+        window.openStudy(m_db);
+        QTRY_VERIFY2_WITH_TIMEOUT(window.connection()->isConnected(), qPrintable(window.lastFailure()), 30000);
+        window.startLocalAgents(1);
+        WorkersModel *model = window.workersModel();
+        QTRY_VERIFY_WITH_TIMEOUT(model->rowCount() == 1 && model->index(0, WorkersModel::State).data().toString() == QLatin1StringView("running"),
+                                 30000);
+        QCOMPARE(model->index(0, 0).data(WorkersModel::ConnectedRole).toBool(), false);
+        QVERIFY(!model->index(0, 0).data(WorkersModel::LaunchIdRole).toString().isEmpty());
+        window.workersView()->selectRow(0);
+        window.stopSelected();
+        QTRY_COMPARE_WITH_TIMEOUT(model->index(0, WorkersModel::State).data().toString(), QStringLiteral("stopped"), 30000);
+        QVERIFY2(window.lastFailure().isEmpty(), qPrintable(window.lastFailure()));
+        // Drain needs a connected agent: the window says so instead of doing nothing.
+        window.drainSelected();
+        QVERIFY2(window.lastFailure().contains(QLatin1StringView("not connected")), qPrintable(window.lastFailure()));
+    }
+
     void remoteServeShowsTheSameTotals()
     {
         QProcess serve;
