@@ -8,6 +8,7 @@
 
 #include "cluster/coordinatorserver.h"
 #include "cluster/coordinatorthread.h"
+#include "cluster/defaultoutputs.h"
 #include "cluster/tokenfile.h"
 #include "launch/agentlaunchers.h"
 
@@ -97,12 +98,7 @@ int serve(const QStringList &args)
     options.leaseSeconds = *leaseSeconds;
     options.maxAttempts = *maxAttempts;
     options.sweepMs = std::min(5000, options.leaseSeconds * 1000 / 2);
-    if (parser.isSet(QStringLiteral("out"))) {
-        options.outputs = parser.value(QStringLiteral("out"));
-    } else if (!database.contains(QLatin1StringView("://"))) {
-        const QFileInfo info(database);
-        options.outputs = info.absolutePath() + QLatin1Char('/') + info.completeBaseName() + QStringLiteral("-outputs");
-    }
+    options.outputs = parser.isSet(QStringLiteral("out")) ? parser.value(QStringLiteral("out")) : Cluster::defaultOutputs(database);
 
     Cluster::CoordinatorServer::Options listen;
     const QString where = parser.isSet(QStringLiteral("listen")) ? parser.value(QStringLiteral("listen")) : QStringLiteral("127.0.0.1:8765");

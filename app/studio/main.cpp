@@ -1,0 +1,89 @@
+// segscale-studio: the desktop app. Parses the command line, opens the window and, when
+// asked, a study (embedded) or a `segscale serve` (remote). --screenshot DIR saves each tab
+// as a PNG once the first progress and workers arrived, then quits (docs, tests/ui).
+
+#include "ui/mainwindow.h"
+#include "ui/studyconnection.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QFileInfo>
+#include <QTextStream>
+#include <QTimer>
+#include <QUrl>
+
+#include <memory>
+
+using SegScale::Ui::MainWindow;
+using SegScale::Ui::StudyConnection;
+
+int main(int argc, char *argv[])
+{
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("SegScale"));
+    QApplication::setApplicationName(QStringLiteral("SegScale Studio"));
+    QApplication::setApplicationVersion(QStringLiteral(SEGSCALE_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "SegScale Studio: watch a study and its agents.\n"
+        "  segscale-studio STUDY.db                      open a study here (embedded coordinator)\n"
+        "  segscale-studio --connect ws://HOST:PORT --admin-token-file F   attach to `segscale serve`"));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addOptions({
+        {QStringLiteral("connect"), QStringLiteral("Attach to `segscale serve` at ws[s]://HOST:PORT."), QStringLiteral("URL")},
+        {QStringLiteral("admin-token-file"), QStringLiteral("The admin token for --connect (serve --admin-token-file)."), QStringLiteral("F")},
+        {QStringLiteral("agent-program"), QStringLiteral("The segscale executable local agents run (default: next to this one)."), QStringLiteral("PATH")},
+        {QStringLiteral("screenshot"), QStringLiteral("Save each tab as DIR/<tab>.png once the study is shown, then quit."), QStringLiteral("DIR")},
+    });
+    parser.addPositionalArgument(QStringLiteral("STUDY"), QStringLiteral("A study database to open."), QStringLiteral("[STUDY.db]"));
+    parser.process(app);
+    QTextStream err(stderr);
+    const QStringList studies = parser.positionalArguments();
+    if (studies.size() > 1 || (!studies.isEmpty() && parser.isSet(QStringLiteral("connect")))) {
+        err << "segscale-studio: give one study or --connect, not both\n";
+        return 2;
+    }
+    if (parser.isSet(QStringLiteral("connect")) && !parser.isSet(QStringLiteral("admin-token-file"))) {
+        err << "segscale-studio: --connect needs --admin-token-file\n";
+        return 2;
+    }
+
+    MainWindow window;
+    if (parser.isSet(QStringLiteral("agent-program")))
+        window.connection()->setAgentProgram(QFileInfo(parser.value(QStringLiteral("agent-program"))).absoluteFilePath());
+    int exitCode = 0;
+    if (parser.isSet(QStringLiteral("screenshot"))) {
+        // Shoot once both views have data (or fail loudly when the connection does).
+        const QString dir = parser.value(QStringLiteral("screenshot"));
+        auto state = std::make_shared<int>(0);
+        auto shoot = [&window, &err, dir, state](int bit) {
+            if ((*state |= bit) != 3)
+                return;
+            *state |= 4;
+            QTimer::singleShot(500, &window, [&window, &err, dir] {
+                for (const QString &path : window.saveScreenshots(dir))
+                    err << "saved " << path << '\n';
+                err.flush();
+                QApplication::quit();
+            });
+        };
+        QObject::connect(window.connection(), &StudyConnection::summaryUpdated, &window, [shoot] { shoot(1); });
+        QObject::connect(window.connection(), &StudyConnection::workersUpdated, &window, [shoot] { shoot(2); });
+        QObject::connect(window.connection(), &StudyConnection::failed, &window, [&err, &exitCode](const QString &m) {
+            err << "segscale-studio: " << m << '\n';
+            err.flush();
+            exitCode = 1;
+            // Queued: a failure found before app.exec() (a missing token file) must still quit.
+            QMetaObject::invokeMethod(QApplication::instance(), &QCoreApplication::quit, Qt::QueuedConnection);
+        });
+    }
+    window.show();
+    if (parser.isSet(QStringLiteral("connect")))
+        window.connectTo(QUrl(parser.value(QStringLiteral("connect"))), parser.value(QStringLiteral("admin-token-file")));
+    else if (!studies.isEmpty())
+        window.openStudy(studies.first());
+    const int code = app.exec();
+    return exitCode != 0 ? exitCode : code;
+}

@@ -1,0 +1,307 @@
+// SegScale Studio end to end, offscreen: a small study made with the CLI is opened in the
+// window (embedded coordinator), one local agent is started through the window's action
+// and segments it with the real ESPNet model while the Workers and Progress tabs follow;
+// then a second window attaches to a separate `segscale serve` with the admin token and
+// shows the same totals, and a wrong token is reported, not swallowed.
+
+#include "ui/mainwindow.h"
+#include "ui/progresspanel.h"
+#include "ui/studyconnection.h"
+#include "ui/workersmodel.h"
+
+#include "common/clirun.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QImage>
+#include <QJsonObject>
+#include <QMessageBox>
+#include <QPainter>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QTabWidget>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QThread>
+
+#include <memory>
+
+using SegScale::Testing::runCli;
+using SegScale::Ui::MainWindow;
+using SegScale::Ui::StudyConnection;
+using SegScale::Ui::WorkersModel;
+
+namespace {
+
+constexpr int kImages = 10;
+
+QString cli()
+{
+    return qEnvironmentVariable("SEGSCALE_CLI");
+}
+
+QString modelDir()
+{
+    return qEnvironmentVariable("SEGSCALE_SHARED_DIR") + QStringLiteral("/models/espnet-cityscapes");
+}
+
+// What a window last heard: the summary, and the most any agent row ever showed as done.
+struct Watch {
+    QJsonObject summary;
+    qint64 maxDone = 0;
+    QStringList agentNames;
+    explicit Watch(MainWindow &w)
+    {
+        QObject::connect(w.connection(), &StudyConnection::summaryUpdated, w.connection(), [this](const QJsonObject &s) { summary = s; });
+        WorkersModel *model = w.workersModel();
+        // Connected after the window's own slot: the model is already updated here.
+        QObject::connect(w.connection(), &StudyConnection::workersUpdated, w.connection(), [this, model] {
+            for (int row = 0; row < model->rowCount(); ++row) {
+                maxDone = std::max(maxDone, model->index(row, WorkersModel::Done).data().toLongLong());
+                const QString name = model->index(row, WorkersModel::Name).data().toString();
+                if (!agentNames.contains(name))
+                    agentNames << name;
+            }
+        });
+    }
+    qint64 count(const char *key) const { return static_cast<qint64>(summary.value(QLatin1StringView(key)).toDouble(-1)); }
+};
+
+} // namespace
+
+class TestStudio : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+    QString m_db;
+
+    QString path(const QString &name) const { return m_dir.filePath(name); }
+
+    bool writeToken(const QString &name, const QByteArray &token)
+    {
+        QFile f(path(name));
+        return f.open(QIODevice::WriteOnly) && f.write(token + '\n') > 0;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        if (cli().isEmpty() || !QFile::exists(cli()))
+            QSKIP("SEGSCALE_CLI is not set: build the segscale target");
+        if (!QFile::exists(modelDir() + QStringLiteral("/model.json")))
+            QSKIP("../shared/models/espnet-cityscapes is not available");
+        QVERIFY(m_dir.isValid());
+        // Settings, the agents' token file and the launched agents' model cache stay in
+        // this test's sandbox.
+        QStandardPaths::setTestModeEnabled(true);
+        QSettings::setDefaultFormat(QSettings::IniFormat);
+        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, path(QStringLiteral("settings")));
+        qputenv("XDG_CACHE_HOME", path(QStringLiteral("cache")).toUtf8());
+        QCoreApplication::setOrganizationName(QStringLiteral("SegScaleTest"));
+        QCoreApplication::setApplicationName(QStringLiteral("tst_studio"));
+
+        // A few small street-like pictures: sky, buildings, road.
+        const QString images = path(QStringLiteral("images"));
+        QVERIFY(QDir().mkpath(images));
+        for (int i = 0; i < kImages; ++i) {
+            QImage img(160 + 8 * i, 120, QImage::Format_RGB32);
+            QPainter p(&img);
+            p.fillRect(0, 0, img.width(), 40, QColor(120, 170, 230));
+            p.fillRect(0, 40, img.width(), 45, QColor(110 + 10 * i, 100, 90));
+            p.fillRect(20 + 5 * i, 50, 30, 35, QColor(60, 140, 60));
+            p.fillRect(0, 85, img.width(), 35, QColor(90, 90, 95));
+            p.end();
+            QVERIFY(img.save(QStringLiteral("%1/street%2.png").arg(images).arg(i)));
+        }
+        m_db = path(QStringLiteral("study.db"));
+        auto created = runCli(cli(), {QStringLiteral("study"), QStringLiteral("create"), m_db, QStringLiteral("--model"), modelDir(),
+                                      QStringLiteral("--scales"), QStringLiteral("1"), QStringLiteral("--base-size"), QStringLiteral("128"),
+                                      QStringLiteral("--crop"), QStringLiteral("128"), QStringLiteral("--no-flip")},
+                              120000);
+        QVERIFY2(created.code == 0, qPrintable(created.err));
+        auto added = runCli(cli(), {QStringLiteral("study"), QStringLiteral("add"), m_db, images}, 120000);
+        QVERIFY2(added.code == 0, qPrintable(added.err));
+        QVERIFY(writeToken(QStringLiteral("agent.token"), "agent-token-0123456789abcdef"));
+        QVERIFY(writeToken(QStringLiteral("admin.token"), "admin-token-0123456789abcdef"));
+        QVERIFY(writeToken(QStringLiteral("wrong.token"), "wrong-token-0123456789abcdef"));
+    }
+
+    void embeddedStudyWithOneLocalAgent()
+    {
+        MainWindow window;
+        window.connection()->setAgentProgram(cli());
+        Watch watch(window);
+        window.show();
+        window.resize(900, 520);
+        window.openStudy(m_db);
+        QTRY_VERIFY2_WITH_TIMEOUT(window.connection()->isConnected(), qPrintable(window.lastFailure()), 30000);
+        QVERIFY(window.connection()->isEmbedded());
+        QVERIFY(window.connection()->agentUrl().startsWith(QLatin1StringView("ws://127.0.0.1:")));
+        QVERIFY(QFile::exists(window.connection()->agentTokenFile()));
+        QTRY_COMPARE_WITH_TIMEOUT(watch.count("total"), qint64(kImages), 10000);
+        QCOMPARE(watch.count("done"), qint64(0));
+
+        // The toolbar's "Start local agents…" after its dialog said 1.
+        QElapsedTimer timer;
+        timer.start();
+        window.startLocalAgents(1);
+        QTRY_VERIFY2_WITH_TIMEOUT(watch.count("done") == kImages, qPrintable(window.lastFailure()), 300000);
+        qInfo("study of %d images segmented by one launched agent in %lld ms", kImages, static_cast<long long>(timer.elapsed()));
+        QCOMPARE(watch.count("failed"), qint64(0));
+        QCOMPARE(window.progressPanel()->percent(), 100);
+        QCOMPARE(window.progressPanel()->etaText(), QStringLiteral("finished"));
+        QVERIFY2(watch.maxDone > 0, "the Workers tab never showed the agent's done images");
+        QCOMPARE(watch.agentNames.size(), 1);
+        QVERIFY(watch.agentNames.first().startsWith(QLatin1StringView("local")));
+        // The launched agent keeps its row (and its count) after it leaves.
+        QTRY_COMPARE_WITH_TIMEOUT(window.workersModel()->rowCount(), 1, 10000);
+        QVERIFY(window.workersModel()->index(0, 0).data(WorkersModel::LaunchIdRole).toString().size() > 0);
+        QVERIFY(window.windowTitle().startsWith(QLatin1StringView("100%")));
+        QVERIFY2(window.lastFailure().isEmpty(), qPrintable(window.lastFailure()));
+
+        // Drain on an agent that is gone is refused by the window, with a message.
+        const QString tokenFile = window.connection()->agentTokenFile();
+        window.close();
+        QVERIFY(!window.connection()->isConnected());
+        QVERIFY2(!QFile::exists(tokenFile), "the agents' token file outlived its session");
+
+        // Geometry persists.
+        MainWindow again;
+        QCOMPARE(again.size(), QSize(900, 520));
+    }
+
+    void launchedAgentThatNeverConnectsIsStoppedByLaunchId()
+    {
+        // An "agent" that starts and never connects (a wrong program, a hung node): the
+        // Workers tab lists it from the launcher, and Stop reaches it through its launch id.
+        const QString fake = path(QStringLiteral("fake-agent.sh"));
+        {
+            QFile f(fake);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("#!/bin/sh\nexec sleep 300\n");
+        }
+        QVERIFY(QFile::setPermissions(fake, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner));
+        MainWindow window;
+        window.connection()->setAgentProgram(fake);
+        window.show();
+        window.openStudy(m_db);
+        QTRY_VERIFY2_WITH_TIMEOUT(window.connection()->isConnected(), qPrintable(window.lastFailure()), 30000);
+        window.startLocalAgents(1);
+        WorkersModel *model = window.workersModel();
+        QTRY_VERIFY_WITH_TIMEOUT(model->rowCount() == 1 && model->index(0, WorkersModel::State).data().toString() == QLatin1StringView("running"),
+                                 30000);
+        QCOMPARE(model->index(0, 0).data(WorkersModel::ConnectedRole).toBool(), false);
+        QVERIFY(!model->index(0, 0).data(WorkersModel::LaunchIdRole).toString().isEmpty());
+        window.workersView()->selectRow(0);
+        window.stopSelected();
+        QTRY_COMPARE_WITH_TIMEOUT(model->index(0, WorkersModel::State).data().toString(), QStringLiteral("stopped"), 30000);
+        QVERIFY2(window.lastFailure().isEmpty(), qPrintable(window.lastFailure()));
+        // Drain needs a connected agent: the window says so instead of doing nothing.
+        window.drainSelected();
+        QVERIFY2(window.lastFailure().contains(QLatin1StringView("not connected")), qPrintable(window.lastFailure()));
+    }
+
+    void remoteServeShowsTheSameTotals()
+    {
+        QProcess serve;
+        const QString log = path(QStringLiteral("serve.log"));
+        serve.setStandardErrorFile(log);
+        serve.start(cli(), {QStringLiteral("serve"), m_db, QStringLiteral("--token-file"), path(QStringLiteral("agent.token")),
+                            QStringLiteral("--admin-token-file"), path(QStringLiteral("admin.token")), QStringLiteral("--listen"),
+                            QStringLiteral("127.0.0.1:0")});
+        auto readLog = [&] {
+            QFile f(log);
+            return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
+        };
+        static const QRegularExpression served(QStringLiteral("on (ws://127\\.0\\.0\\.1:\\d+)"));
+        QString url;
+        QTRY_VERIFY2_WITH_TIMEOUT(!(url = served.match(readLog()).captured(1)).isEmpty() || serve.state() == QProcess::NotRunning,
+                                  qPrintable(readLog()), 30000);
+        QVERIFY2(!url.isEmpty(), qPrintable(readLog()));
+
+        {
+            MainWindow window;
+            Watch watch(window);
+            window.show();
+            window.connectTo(QUrl(url), path(QStringLiteral("admin.token")));
+            QTRY_VERIFY2_WITH_TIMEOUT(window.connection()->isConnected(), qPrintable(window.lastFailure()), 30000);
+            QVERIFY(!window.connection()->isEmbedded());
+            QTRY_COMPARE_WITH_TIMEOUT(watch.count("done"), qint64(kImages), 10000);
+            QCOMPARE(watch.count("total"), qint64(kImages));
+            QCOMPARE(watch.count("failed"), qint64(0));
+            QCOMPARE(window.progressPanel()->percent(), 100);
+            QVERIFY2(window.lastFailure().isEmpty(), qPrintable(window.lastFailure()));
+            QCOMPARE(window.workersModel()->rowCount(), 0);
+
+            // Drain and Stop from the Workers tab reach a real agent (one started by hand,
+            // --stay so that it idles on the finished study until told otherwise).
+            for (const QString &how : {QStringLiteral("drain"), QStringLiteral("stop")}) {
+                QProcess agent;
+                agent.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+                agent.start(cli(), {QStringLiteral("agent"), QStringLiteral("--connect"), url, QStringLiteral("--token-file"),
+                                    path(QStringLiteral("agent.token")), QStringLiteral("--name"), QStringLiteral("by-hand-") + how,
+                                    QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--stay")});
+                QTRY_VERIFY_WITH_TIMEOUT(window.workersModel()->rowCount() == 1 &&
+                                             window.workersModel()->index(0, WorkersModel::State).data().toString() == QLatin1StringView("working"),
+                                         60000);
+                QCOMPARE(window.workersModel()->index(0, WorkersModel::Name).data().toString(), QStringLiteral("by-hand-") + how);
+                window.workersView()->selectRow(0);
+                if (how == QLatin1StringView("drain"))
+                    window.drainSelected();
+                else
+                    window.stopSelected();
+                QTRY_VERIFY_WITH_TIMEOUT(agent.state() == QProcess::NotRunning, 30000);
+                QCOMPARE(agent.exitStatus(), QProcess::NormalExit);
+                QTRY_COMPARE_WITH_TIMEOUT(window.workersModel()->rowCount(), 0, 10000);
+                QVERIFY2(window.lastFailure().isEmpty(), qPrintable(window.lastFailure()));
+            }
+
+            // A refused action is said, in the status bar and a message box.
+            window.connection()->drain(QStringLiteral("nobody"));
+            QTRY_VERIFY_WITH_TIMEOUT(!window.lastFailure().isEmpty(), 10000);
+            QCOMPARE(window.lastFailure(), QStringLiteral("Drain nobody: no agent of that name is connected"));
+            QCOMPARE(window.findChildren<QMessageBox *>().size(), 1);
+            QVERIFY(window.connection()->isConnected());
+        }
+
+        {
+            MainWindow window;
+            window.show();
+            window.connectTo(QUrl(url), path(QStringLiteral("wrong.token")));
+            QTRY_VERIFY_WITH_TIMEOUT(!window.lastFailure().isEmpty(), 30000);
+            QVERIFY2(window.lastFailure().contains(QLatin1StringView("does not allow the admin role")), qPrintable(window.lastFailure()));
+            QVERIFY(!window.connection()->isConnected());
+            // The user asked to connect: the answer is a message box, not only the status bar.
+            const auto boxes = window.findChildren<QMessageBox *>();
+            QCOMPARE(boxes.size(), 1);
+            QCOMPARE(boxes.first()->text(), window.lastFailure());
+        }
+
+        {
+            MainWindow window;
+            window.connectTo(QUrl(url), path(QStringLiteral("missing.token")));
+            QVERIFY2(window.lastFailure().startsWith(QLatin1StringView("admin token: ")), qPrintable(window.lastFailure()));
+            window.connectTo(QUrl(QStringLiteral("http://127.0.0.1:1")), path(QStringLiteral("admin.token")));
+            QVERIFY2(window.lastFailure().contains(QLatin1StringView("ws://HOST:PORT")), qPrintable(window.lastFailure()));
+        }
+
+        // The coordinator goes away under a connected window: said, not swallowed.
+        MainWindow window;
+        window.show();
+        window.connectTo(QUrl(url), path(QStringLiteral("admin.token")));
+        QTRY_VERIFY2_WITH_TIMEOUT(window.connection()->isConnected(), qPrintable(window.lastFailure()), 30000);
+        serve.terminate();
+        QVERIFY(serve.waitForFinished(60000));
+        QCOMPARE(serve.exitCode(), 0);
+        QTRY_VERIFY_WITH_TIMEOUT(!window.connection()->isConnected(), 10000);
+        QVERIFY2(window.lastFailure().startsWith(QLatin1StringView("lost the connection to ws://127.0.0.1:")), qPrintable(window.lastFailure()));
+        QCOMPARE(window.findChildren<QMessageBox *>().size(), 1);
+    }
+};
+
+QTEST_MAIN(TestStudio)
+#include "tst_studio.moc"

@@ -1,0 +1,99 @@
+#pragma once
+// StudyConnection: the desktop app's one line to a coordinator. Either embedded — a
+// Coordinator on its own thread over a study file, reached in-process (trusted, no
+// token), plus a WebSocket listener on 127.0.0.1 so that launched local agents and
+// external `segscale agent` processes can join — or remote, a `segscale serve` reached
+// over ws[s]:// with an admin token. It says hello as "admin", subscribes to "changed"
+// pushes and re-reads the summary and the workers on each push and every 2 s. It holds no
+// study logic: it forwards requests and replies, and turns every error reply or lost
+// connection into a readable failed() message.
+
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QObject>
+#include <QPointer>
+#include <QTimer>
+#include <QUrl>
+
+#include <memory>
+
+namespace SegScale::Cluster {
+class CoordinatorClient;
+class CoordinatorServer;
+class CoordinatorThread;
+}
+namespace SegScale::Launch {
+class AgentLaunchers;
+}
+
+namespace SegScale::Ui {
+
+class StudyConnection final : public QObject {
+    Q_OBJECT
+public:
+    explicit StudyConnection(QObject *parent = nullptr);
+    ~StudyConnection() override;
+
+    // The `segscale` executable that local agents run (default: next to this program).
+    void setAgentProgram(const QString &path) { m_agentProgram = path; }
+
+    // Opens a study file with an embedded coordinator; connected() or failed() follows.
+    void openEmbedded(const QString &database);
+    // Attaches to `segscale serve` at ws[s]://host:port with the admin token in tokenFile.
+    void openRemote(const QUrl &url, const QString &tokenFile);
+    void close();
+
+    bool isConnected() const { return m_connected; }
+    bool isEmbedded() const { return m_thread != nullptr; }
+    // What the status bar says: the study file or the URL.
+    QString describe() const;
+    // Embedded only: where external agents connect and the token file they present.
+    QString agentUrl() const { return m_agentUrl; }
+    QString agentTokenFile() const { return m_agentTokenFile; }
+    // From the coordinator's welcome; 0 before connected().
+    int heartbeatSeconds() const { return m_heartbeatSeconds; }
+
+    // Admin requests; an error reply becomes failed() and actionFailed().
+    void drain(const QString &worker);
+    void stop(const QString &worker);
+    void stopLaunched(const QString &launchId);
+    void launchLocal(int count);
+    // Asks for the summary and the workers now (also done on "changed" and every 2 s).
+    void refresh();
+
+Q_SIGNALS:
+    void connected();
+    void summaryUpdated(const QJsonObject &summary);
+    void workersUpdated(const QJsonArray &workers, const QJsonArray &launched);
+    void failed(const QString &message);
+    // A request the user made (drain, stop, launch) was refused; failed() fires too.
+    void actionFailed(const QString &message);
+    void disconnected();
+
+private:
+    void attach(Cluster::CoordinatorClient *client, const QByteArray &token);
+    void sayHello(const QByteArray &token);
+    void onReceived(const QJsonObject &message);
+    void onClosed(const QString &reason);
+    void action(const QString &what, QJsonObject request);
+    void fail(const QString &message);
+    void teardown();
+
+    QString m_agentProgram;
+    QString m_database;
+    QString m_agentUrl;
+    QString m_agentTokenFile;
+    std::unique_ptr<Cluster::CoordinatorThread> m_thread;
+    std::unique_ptr<Cluster::CoordinatorServer> m_server;
+    std::shared_ptr<Launch::AgentLaunchers> m_launchers;
+    QPointer<Cluster::CoordinatorClient> m_client;
+    QTimer m_poll;
+    bool m_connected = false;
+    bool m_refusedAtHello = false;
+    bool m_summaryInFlight = false;
+    bool m_workersInFlight = false;
+    int m_heartbeatSeconds = 0;
+    int m_launches = 0;
+};
+
+} // namespace SegScale::Ui

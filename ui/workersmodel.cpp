@@ -1,0 +1,235 @@
+#include "ui/workersmodel.h"
+
+#include <QBrush>
+#include <QColor>
+#include <QDateTime>
+#include <QHash>
+
+#include <algorithm>
+#include <limits>
+
+namespace SegScale::Ui {
+namespace {
+
+constexpr int kDefaultHeartbeatSeconds = 30;  // stalled after 60 s when the interval is unknown
+
+QString ago(qint64 seconds)
+{
+    if (seconds < 0)
+        return {};
+    if (seconds < 120)
+        return WorkersModel::tr("%1 s ago").arg(seconds);
+    if (seconds < 7200)
+        return WorkersModel::tr("%1 min ago").arg(seconds / 60);
+    return WorkersModel::tr("%1 h ago").arg(seconds / 3600);
+}
+
+} // namespace
+
+WorkersModel::WorkersModel(QObject *parent) : QAbstractTableModel(parent) {}
+
+void WorkersModel::setHeartbeatSeconds(int seconds)
+{
+    m_heartbeatSeconds = seconds;
+}
+
+QString WorkersModel::launchedState(const QJsonObject &launched)
+{
+    const QString state = launched.value(QStringLiteral("state")).toString();
+    if (state == QLatin1StringView("exited"))
+        return tr("exited (%1)").arg(launched.value(QStringLiteral("exit_code")).toInt());
+    return state.isEmpty() ? tr("launched") : state;
+}
+
+void WorkersModel::update(const QJsonArray &workers, const QJsonArray &launched)
+{
+    update(workers, launched, QDateTime::currentMSecsSinceEpoch());
+}
+
+void WorkersModel::update(const QJsonArray &workers, const QJsonArray &launched, qint64 nowMs)
+{
+    const int interval = m_heartbeatSeconds > 0 ? m_heartbeatSeconds : kDefaultHeartbeatSeconds;
+    QHash<QString, qsizetype> oldRow;
+    for (size_t i = 0; i < m_rows.size(); ++i)
+        oldRow.insert(m_rows[i].name, static_cast<qsizetype>(i));
+
+    // The new table, in the order of the old one with new agents appended.
+    std::vector<Row> next;
+    QHash<QString, size_t> at;
+    auto rowFor = [&](const QString &name) -> Row & {
+        auto it = at.constFind(name);
+        if (it != at.constEnd())
+            return next[*it];
+        Row r;
+        r.name = name;
+        // A launched agent that left keeps the counts it had while connected.
+        if (auto o = oldRow.constFind(name); o != oldRow.constEnd()) {
+            const Row &old = m_rows[static_cast<size_t>(*o)];
+            r.host = old.host;
+            r.device = old.device;
+            r.done = old.done;
+            r.failed = old.failed;
+            r.lastHeartbeatMs = old.lastHeartbeatMs;
+        }
+        at.insert(name, next.size());
+        next.push_back(r);
+        return next.back();
+    };
+    for (const QJsonValue &v : workers) {
+        const QJsonObject w = v.toObject();
+        const QString name = w.value(QStringLiteral("name")).toString();
+        if (name.isEmpty())
+            continue;
+        Row &r = rowFor(name);
+        const QString state = w.value(QStringLiteral("state")).toString();
+        r.detail = w.value(QStringLiteral("detail")).toString();
+        r.state = state == QLatin1StringView("refused") && !r.detail.isEmpty() ? tr("refused: %1").arg(r.detail) : state;
+        r.connected = state != QLatin1StringView("refused");
+        if (!r.connected)
+            continue;
+        r.host = w.value(QStringLiteral("host")).toString();
+        r.device = w.value(QStringLiteral("device")).toString();
+        const QJsonObject stats = w.value(QStringLiteral("stats")).toObject();
+        r.imagesPerSecond = stats.contains(QStringLiteral("images_per_second")) ? stats.value(QStringLiteral("images_per_second")).toDouble() : -1;
+        r.rssMib = stats.contains(QStringLiteral("rss_mib")) ? stats.value(QStringLiteral("rss_mib")).toDouble() : -1;
+        r.held = static_cast<qint64>(w.value(QStringLiteral("held")).toDouble());
+        r.done = static_cast<qint64>(w.value(QStringLiteral("done")).toDouble());
+        r.failed = static_cast<qint64>(w.value(QStringLiteral("failed")).toDouble());
+        r.lastHeartbeatMs = static_cast<qint64>(w.value(QStringLiteral("last_heartbeat")).toDouble());
+    }
+    for (const QJsonValue &v : launched) {
+        const QJsonObject l = v.toObject();
+        const QString name = l.value(QStringLiteral("name")).toString();
+        if (name.isEmpty())
+            continue;
+        const bool seen = at.contains(name);
+        Row &r = rowFor(name);
+        r.launchId = l.value(QStringLiteral("id")).toString();
+        if (!seen) {
+            // Not connected (yet, or any more): the launcher's word on it.
+            r.state = launchedState(l);
+            r.detail = l.value(QStringLiteral("detail")).toString();
+            if (r.host.isEmpty())
+                r.host = l.value(QStringLiteral("kind")).toString();
+        }
+    }
+    for (Row &r : next) {
+        r.ageSeconds = r.lastHeartbeatMs > 0 ? std::max<qint64>(0, (nowMs - r.lastHeartbeatMs) / 1000) : -1;
+        r.stalled = r.connected && r.lastHeartbeatMs > 0 && nowMs - r.lastHeartbeatMs > 2LL * interval * 1000;
+    }
+    // Keep the old order: surviving rows first, in their old order, then new ones.
+    std::stable_sort(next.begin(), next.end(), [&](const Row &a, const Row &b) {
+        const qsizetype ia = oldRow.value(a.name, std::numeric_limits<qsizetype>::max());
+        const qsizetype ib = oldRow.value(b.name, std::numeric_limits<qsizetype>::max());
+        return ia < ib;
+    });
+
+    // Remove the rows that went (from the bottom, so indexes stay valid)...
+    QHash<QString, bool> keep;
+    for (const Row &r : next)
+        keep.insert(r.name, true);
+    for (int i = static_cast<int>(m_rows.size()) - 1; i >= 0; --i) {
+        if (keep.contains(m_rows[static_cast<size_t>(i)].name))
+            continue;
+        beginRemoveRows({}, i, i);
+        m_rows.erase(m_rows.begin() + i);
+        endRemoveRows();
+    }
+    // ...update the ones that stayed (they are now the first m_rows.size() of next)...
+    for (size_t i = 0; i < m_rows.size(); ++i) {
+        if (m_rows[i] == next[i])
+            continue;
+        m_rows[i] = next[i];
+        Q_EMIT dataChanged(index(static_cast<int>(i), 0), index(static_cast<int>(i), ColumnCount - 1));
+    }
+    // ...and append the new ones.
+    if (next.size() > m_rows.size()) {
+        beginInsertRows({}, static_cast<int>(m_rows.size()), static_cast<int>(next.size()) - 1);
+        m_rows.insert(m_rows.end(), next.begin() + static_cast<std::ptrdiff_t>(m_rows.size()), next.end());
+        endInsertRows();
+    }
+}
+
+void WorkersModel::clear()
+{
+    if (m_rows.empty())
+        return;
+    beginResetModel();
+    m_rows.clear();
+    endResetModel();
+}
+
+int WorkersModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : static_cast<int>(m_rows.size());
+}
+
+int WorkersModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant WorkersModel::data(const QModelIndex &index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const Row &r = m_rows[static_cast<size_t>(index.row())];
+    switch (role) {
+    case StalledRole:
+        return r.stalled;
+    case ConnectedRole:
+        return r.connected;
+    case LaunchIdRole:
+        return r.launchId;
+    case Qt::BackgroundRole:
+        if (r.stalled)
+            return QBrush(QColor(255, 200, 120));
+        return {};
+    case Qt::ToolTipRole:
+        if (r.stalled)
+            return tr("No heartbeat for %1 s: the agent may be hung or its network gone").arg(r.ageSeconds);
+        return r.detail.isEmpty() ? QVariant() : QVariant(r.detail);
+    case Qt::TextAlignmentRole:
+        return index.column() >= ImagesPerSecond && index.column() <= RssMib ? QVariant(Qt::AlignRight | Qt::AlignVCenter) : QVariant();
+    case Qt::DisplayRole:
+        switch (static_cast<Column>(index.column())) {
+        case Name: return r.name;
+        case Host: return r.host;
+        case Device: return r.device;
+        case State: return r.stalled ? tr("%1 (stalled)").arg(r.state) : r.state;
+        // "–": the agent has not sent a heartbeat with its rates yet (or is not connected).
+        case ImagesPerSecond: return r.imagesPerSecond < 0 ? QStringLiteral("–") : QString::number(r.imagesPerSecond, 'f', 2);
+        case Held: return r.connected ? QVariant(r.held) : QVariant();
+        case Done: return r.done;
+        case Failed: return r.failed;
+        case RssMib: return r.rssMib < 0 ? QStringLiteral("–") : QString::number(r.rssMib, 'f', 0);
+        case LastHeartbeat: return ago(r.ageSeconds);
+        case ColumnCount: break;
+        }
+        return {};
+    default:
+        return {};
+    }
+}
+
+QVariant WorkersModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return QAbstractTableModel::headerData(section, orientation, role);
+    switch (static_cast<Column>(section)) {
+    case Name: return tr("Name");
+    case Host: return tr("Host");
+    case Device: return tr("Device");
+    case State: return tr("State");
+    case ImagesPerSecond: return tr("Images/s");
+    case Held: return tr("Held");
+    case Done: return tr("Done");
+    case Failed: return tr("Failed");
+    case RssMib: return tr("RSS MiB");
+    case LastHeartbeat: return tr("Last heartbeat");
+    case ColumnCount: break;
+    }
+    return {};
+}
+
+} // namespace SegScale::Ui
