@@ -47,8 +47,8 @@ struct CoordinatorOptions {
     QByteArray adminToken;     // sessions are trusted and need none
     int leaseSeconds = 300;    // a lease lasts this long without a heartbeat
     int maxAttempts = 3;       // lost workers and retryable failures before "failed"
-    int flushMs = 50;          // results wait at most this long for their transaction...
-    int flushBatch = 512;      // ...or until this many are queued
+    int flushMs = 10;          // results wait at most this long for their transaction...
+    int flushBatch = 128;      // ...or until this many are queued
     int sweepMs = 5000;        // how often expired leases are returned
     int waitSeconds = 2;       // what "wait" tells an agent when nothing can be leased now
     QString outputs;           // where agents write label maps unless they have their own --out
