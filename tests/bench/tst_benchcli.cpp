@@ -3,6 +3,7 @@
 // label-agreement verdict and the JSON carry every number — never the timings
 // themselves, which depend on the machine and its load.
 
+#include "common/testpaths.h"
 #include "common/clirun.h"
 
 #include <QDir>
@@ -141,16 +142,7 @@ private Q_SLOTS:
     void lowerPrecisionAgreementIsReported()
     {
         const QString card = m_dir.filePath(QStringLiteral("psp50-random"));
-        QVERIFY(QDir().mkpath(card));
-        {
-            QFile f(card + QStringLiteral("/model.json"));
-            QVERIFY(f.open(QIODevice::WriteOnly));
-            f.write(R"({"name": "psp50-random", "architecture": "pspnet", "random_init": true, "num_classes": 4,
-                        "classes": ["road", "building", "sky", "tree"],
-                        "input": {"color_order": "RGB", "mean": [123.675, 116.28, 103.53], "std": [58.395, 57.12, 57.375]},
-                        "defaults": {"scales": [1.0], "base_size": 64, "crop": 49, "flip": false},
-                        "pspnet": {"layers": 50, "bins": [1, 2, 3, 6], "zoom_factor": 8}})");
-        }
+        QVERIFY(SegScale::Testing::writeRandomPspCard(card));
         QStringList args = tinyArgs();
         args[args.indexOf(QStringLiteral("--model")) + 1] = card;
         args[args.indexOf(QStringLiteral("--crop")) + 1] = QStringLiteral("49");

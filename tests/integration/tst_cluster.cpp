@@ -8,6 +8,7 @@
 // study (a private postgres the test starts) with agents on both do each image once; a
 // private Slurm cluster runs two agents as a job array that finish a study.
 
+#include "common/testpaths.h"
 #include "common/clirun.h"
 #include "common/postgresfixture.h"
 #include "common/slurmfixture.h"
@@ -37,12 +38,12 @@ namespace {
 
 QString cli()
 {
-    return qEnvironmentVariable("SEGSCALE_CLI");
+    return SegScale::Testing::cliPath();
 }
 
 QString modelDir()
 {
-    return qEnvironmentVariable("SEGSCALE_SHARED_DIR") + QStringLiteral("/models/espnet-cityscapes");
+    return SegScale::Testing::sharedModel();
 }
 
 // A read-only look at the study while processes work on it.
@@ -534,16 +535,7 @@ private Q_SLOTS:
     void checkImagesRefuseAnAgentOfAnotherPrecision()
     {
         const QString card = path(QStringLiteral("psp-random"));
-        QVERIFY(QDir().mkpath(card));
-        {
-            QFile f(card + QStringLiteral("/model.json"));
-            QVERIFY(f.open(QIODevice::WriteOnly));
-            f.write(R"({"name": "psp50-random", "architecture": "pspnet", "random_init": true, "num_classes": 4,
-                        "classes": ["road", "building", "sky", "tree"],
-                        "input": {"color_order": "RGB", "mean": [123.675, 116.28, 103.53], "std": [58.395, 57.12, 57.375]},
-                        "defaults": {"scales": [1.0], "base_size": 64, "crop": 49, "flip": false},
-                        "pspnet": {"layers": 50, "bins": [1, 2, 3, 6], "zoom_factor": 8}})");
-        }
+        QVERIFY(SegScale::Testing::writeRandomPspCard(card));
         const QString db = path(QStringLiteral("checks.db"));
         QCOMPARE(runCli(cli(), {QStringLiteral("study"), QStringLiteral("create"), db, QStringLiteral("--model"), card}, 60000).code, 0);
         // Six images: a PSPNet-50 on this machine's CPU is slow even at base size 64.

@@ -3,6 +3,8 @@
 // rerun: every image done exactly once, and what was finished before a kill is never
 // recomputed (its result row, created_at included, is unchanged).
 
+#include "common/testpaths.h"
+
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -17,12 +19,12 @@ namespace {
 
 QString cli()
 {
-    return qEnvironmentVariable("SEGSCALE_CLI");
+    return SegScale::Testing::cliPath();
 }
 
 QString modelDir()
 {
-    return qEnvironmentVariable("SEGSCALE_SHARED_DIR") + QStringLiteral("/models/espnet-cityscapes");
+    return SegScale::Testing::sharedModel();
 }
 
 struct Run {
