@@ -6,6 +6,21 @@
 #include <QLocale>
 
 namespace SegScale::Ui {
+namespace {
+
+// Messages name their file first ("/data/a.jpg: damaged JPEG: …"); the Image column
+// already shows it, and elided in a narrow column it would hide what went wrong.
+QString withoutLocation(const QString &message, const QString &location)
+{
+    const QString name = location.mid(location.lastIndexOf(QLatin1Char('/')) + 1);
+    for (const QString &prefix : {location, name}) {
+        if (!prefix.isEmpty() && message.startsWith(prefix + QStringLiteral(": ")))
+            return message.mid(prefix.size() + 2);
+    }
+    return message;
+}
+
+} // namespace
 
 ErrorsModel::ErrorsModel(StudyConnection *connection, QObject *parent) : KeysetTableModel(connection, QStringLiteral("errors"), parent) {}
 
@@ -47,7 +62,7 @@ QVariant ErrorsModel::data(const QModelIndex &index, int role) const
     case Category:
         return r.value(QStringLiteral("category")).toString();
     case Message:
-        return r.value(QStringLiteral("message")).toString();
+        return withoutLocation(r.value(QStringLiteral("message")).toString(), r.value(QStringLiteral("location")).toString());
     case Worker:
         return r.value(QStringLiteral("worker")).toString();
     case When: {

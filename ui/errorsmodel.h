@@ -1,6 +1,8 @@
 #pragma once
 // ErrorsModel: the study's failed images with their last error, read page by page from
-// the coordinator's "errors" listing (KeysetTableModel), optionally of one category.
+// the coordinator's "errors" listing (KeysetTableModel), optionally of one category. The
+// Message column leaves out the file name a message starts with (the Image column has
+// it); the tooltip keeps the whole message.
 
 #include "ui/keysettablemodel.h"
 

@@ -138,6 +138,8 @@ QTableView *setUpTable(QTableView *view)
     view->setWordWrap(false);
     view->setTextElideMode(Qt::ElideMiddle);  // a path's file name is its most telling part
     view->verticalHeader()->hide();
+    // Dense rows: a study's tables are read by scanning many of them.
+    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 8);
     return view;
 }
 
@@ -173,11 +175,12 @@ QWidget *MainWindow::createErrorsPage()
     QHeaderView *header = m_errorsView->horizontalHeader();
     header->setSectionResizeMode(QHeaderView::Interactive);
     header->setStretchLastSection(false);
-    // The message takes what is left; the rest keep widths people can read and change.
-    header->resizeSection(ErrorsModel::Image, 320);
-    header->resizeSection(ErrorsModel::Category, 100);
-    header->resizeSection(ErrorsModel::Worker, 140);
-    header->resizeSection(ErrorsModel::When, 150);
+    // The message (what went wrong) takes what is left, not the date at the end; the
+    // image keeps a width people can change; the short columns fit their contents.
+    header->resizeSection(ErrorsModel::Image, 280);
+    header->setSectionResizeMode(ErrorsModel::Category, QHeaderView::ResizeToContents);
+    header->setSectionResizeMode(ErrorsModel::Worker, QHeaderView::ResizeToContents);
+    header->setSectionResizeMode(ErrorsModel::When, QHeaderView::ResizeToContents);
     header->setSectionResizeMode(ErrorsModel::Message, QHeaderView::Stretch);
     layout->addWidget(m_errorsView);
     return page;
@@ -194,6 +197,7 @@ QWidget *MainWindow::createResultsPage()
     layout->addWidget(toolbar);
     m_resultsView->setModel(m_results);
     setUpTable(m_resultsView);
+    m_resultsView->setTextElideMode(Qt::ElideLeft);  // the numbers fit; a long path keeps its file name
     QHeaderView *header = m_resultsView->horizontalHeader();
     header->setStretchLastSection(false);
     header->setSectionResizeMode(QHeaderView::ResizeToContents);

@@ -94,7 +94,7 @@ void TestErrorsResultsModels::initTestCase()
                 failed.append(Jobs::Failure{l.imageId, l.leaseId,
                                             Error{corrupt ? ErrorCategory::Corrupt : ErrorCategory::Unsupported,
                                                   corrupt ? QStringLiteral("truncated JPEG: %1").arg(l.path)
-                                                          : QStringLiteral("not an image: %1").arg(l.path)}});
+                                                          : l.location() + QStringLiteral(": not an image: the content is text")}});
             }
         }
         QVERIFY(store.completeMany(done).ok());
@@ -204,9 +204,14 @@ void TestErrorsResultsModels::errorsFilterAndRetry()
     QCOMPARE(model.index(0, ErrorsModel::Image).data().toString(), QStringLiteral("/data/photos/street-0431.jpg"));
     QCOMPARE(model.index(0, ErrorsModel::Category).data().toString(), QStringLiteral("corrupt"));
     QCOMPARE(model.index(0, ErrorsModel::Message).data().toString(), QStringLiteral("truncated JPEG: street-0431.jpg"));
+    QCOMPARE(model.index(0, ErrorsModel::Message).data(Qt::ToolTipRole).toString(), QStringLiteral("truncated JPEG: street-0431.jpg"));
     QCOMPARE(model.index(0, ErrorsModel::Worker).data().toString(), QStringLiteral("node-a-cpu-1"));
     QVERIFY(!model.index(0, ErrorsModel::When).data().toString().isEmpty());
     QCOMPARE(model.index(19, ErrorsModel::Category).data().toString(), QStringLiteral("unsupported"));
+    // The file a message starts with is in the Image column already; the tooltip has all.
+    QCOMPARE(model.index(19, ErrorsModel::Message).data().toString(), QStringLiteral("not an image: the content is text"));
+    QCOMPARE(model.index(19, ErrorsModel::Message).data(Qt::ToolTipRole).toString(),
+             QStringLiteral("/data/photos/street-0450.jpg: not an image: the content is text"));
 
     model.setCategory(QStringLiteral("unsupported"));
     QTRY_COMPARE(pages.size(), 2);
