@@ -30,7 +30,7 @@ public:
     void reload();
     // Forgets every page (a study closed); nothing is asked for.
     void clear();
-    // Whether a page after those received exists (true before the first one arrived).
+    // Whether a page after those received exists (false until the first one arrived).
     bool canFetchMore() const { return m_hasMore && m_pages > 0; }
     // Asks for the next page, once: calls while one is on its way do nothing.
     void fetchMore();
