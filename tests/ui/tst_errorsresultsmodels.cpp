@@ -6,13 +6,18 @@
 
 #include "jobs/jobstore.h"
 #include "ui/errorsmodel.h"
+#include "ui/mainwindow.h"
 #include "ui/resultsmodel.h"
 #include "ui/studyconnection.h"
 
 #include <QAbstractItemModelTester>
+#include <QComboBox>
 #include <QJsonArray>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include <QStatusBar>
+#include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -43,6 +48,7 @@ private Q_SLOTS:
     void resultsArePagedOnDemand();
     void resultsUnderModelTester();
     void errorsFilterAndRetry();
+    void windowRetryAllReloadsAndCounts();
     void cleanupTestCase();
 
 private:
@@ -56,6 +62,8 @@ void TestErrorsResultsModels::initTestCase()
 {
     QStandardPaths::setTestModeEnabled(true);
     QVERIFY(m_dir.isValid());
+    QSettings::setDefaultFormat(QSettings::IniFormat);
+    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_dir.filePath(QStringLiteral("settings")));
     m_db = m_dir.filePath(QStringLiteral("study.db"));
     {
         auto opened = Jobs::JobStore::open(m_db, Jobs::JobStore::OpenMode::CreateIfMissing);
@@ -253,6 +261,26 @@ void TestErrorsResultsModels::errorsFilterAndRetry()
     auto unsupported = (*store)->failedImages(ErrorCategory::Unsupported);
     QVERIFY(unsupported.ok());
     QCOMPARE(unsupported->size(), 10);
+}
+
+// The window's Errors tab over the same study (10 unsupported failures left): the
+// category box lists the closed set, and "Retry all failed" reports its count and reloads.
+void TestErrorsResultsModels::windowRetryAllReloadsAndCounts()
+{
+    Ui::MainWindow window;
+    window.show();
+    window.openStudy(m_db);
+    QTRY_VERIFY2(window.connection()->isConnected(), qPrintable(window.lastFailure()));
+    window.tabs()->setCurrentIndex(2);
+    QCOMPARE(window.categoryBox()->count(), 1 + ErrorsModel::categories().size());
+    QTRY_COMPARE(window.errorsModel()->rowCount(), 10);
+    QTRY_COMPARE(window.resultsModel()->columnCount(), ResultsModel::FirstClass + 3);
+    QTRY_COMPARE(window.resultsModel()->rowCount(), 200);  // one page until the view scrolls
+    window.retryAll();
+    QTRY_COMPARE(window.statusBar()->currentMessage(), QStringLiteral("10 failed image(s) back to pending"));
+    QTRY_COMPARE(window.errorsModel()->rowCount(), 0);
+    QVERIFY2(window.lastFailure().isEmpty(), qPrintable(window.lastFailure()));
+    window.close();
 }
 
 void TestErrorsResultsModels::cleanupTestCase()
