@@ -1,13 +1,16 @@
 #include "ui/mainwindow.h"
 
 #include "ui/connectdialog.h"
+#include "ui/errorsmodel.h"
 #include "ui/progresspanel.h"
+#include "ui/resultsmodel.h"
 #include "ui/studyconnection.h"
 #include "ui/workersmodel.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QDir>
 #include <QFileDialog>
 #include <QHeaderView>
@@ -28,7 +31,8 @@ namespace SegScale::Ui {
 MainWindow::MainWindow(QWidget *parent)
     : QMainWindow(parent), m_connection(new StudyConnection(this)), m_workers(new WorkersModel(this)),
       m_progress(new ProgressPanel), m_tabs(new QTabWidget(this)), m_workersView(new QTableView),
-      m_connectionLabel(new QLabel(this))
+      m_errors(new ErrorsModel(m_connection, this)), m_results(new ResultsModel(m_connection, this)), m_errorsView(new QTableView),
+      m_resultsView(new QTableView), m_connectionLabel(new QLabel(this))
 {
     setWindowTitle(tr("SegScale Studio"));
     m_tabs->addTab(m_progress, tr("&Progress"));
@@ -59,6 +63,8 @@ MainWindow::MainWindow(QWidget *parent)
     m_workersView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     workersLayout->addWidget(m_workersView);
     m_tabs->addTab(workersPage, tr("&Workers"));
+    m_tabs->addTab(createErrorsPage(), tr("&Errors"));
+    m_tabs->addTab(createResultsPage(), tr("&Results"));
     setCentralWidget(m_tabs);
 
     statusBar()->addPermanentWidget(m_connectionLabel);
@@ -78,10 +84,21 @@ MainWindow::MainWindow(QWidget *parent)
                                           : QString());
         updateTitle();
         updateActions();
+        m_errors->reload();
+        m_results->reload();
     });
     connect(m_connection, &StudyConnection::summaryUpdated, this, [this](const QJsonObject &s) {
         m_progress->setSummary(s);
+        QStringList classes;
+        for (const auto &c : s.value(QStringLiteral("classes")).toArray())
+            classes << c.toString();
+        m_results->setClasses(classes);
         updateTitle();
+    });
+    // New results and failures show up at the top only: a user who scrolled down stays put.
+    connect(m_connection, &StudyConnection::studyChanged, this, [this] {
+        m_errors->refreshTop();
+        m_results->refreshTop();
     });
     connect(m_connection, &StudyConnection::workersUpdated, this,
             [this](const QJsonArray &workers, const QJsonArray &launched) { m_workers->update(workers, launched); });
@@ -111,6 +128,104 @@ MainWindow::MainWindow(QWidget *parent)
 }
 
 MainWindow::~MainWindow() = default;
+
+namespace {
+
+QTableView *setUpTable(QTableView *view)
+{
+    view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    view->setAlternatingRowColors(true);
+    view->setWordWrap(false);
+    view->setTextElideMode(Qt::ElideMiddle);  // a path's file name is its most telling part
+    view->verticalHeader()->hide();
+    // Dense rows: a study's tables are read by scanning many of them.
+    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 8);
+    return view;
+}
+
+} // namespace
+
+QWidget *MainWindow::createErrorsPage()
+{
+    auto *page = new QWidget;
+    auto *layout = new QVBoxLayout(page);
+    layout->setContentsMargins(0, 0, 0, 0);
+    auto *toolbar = new QToolBar(page);
+    toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    toolbar->addWidget(new QLabel(tr("Category: "), toolbar));
+    m_category = new QComboBox(toolbar);
+    m_category->addItem(tr("all"), QString());
+    for (const QString &c : ErrorsModel::categories())
+        m_category->addItem(c, c);
+    toolbar->addWidget(m_category);
+    connect(m_category, &QComboBox::currentIndexChanged, this, [this] {
+        m_errors->setCategory(m_category->currentData().toString());
+        updateActions();
+    });
+    toolbar->addSeparator();
+    m_retryCategory = toolbar->addAction(tr("Retry this category"), this, &MainWindow::retryCategory);
+    m_retryCategory->setToolTip(tr("The failed images of the chosen category go back to pending"));
+    m_retryAll = toolbar->addAction(tr("Retry all failed"), this, &MainWindow::retryAll);
+    m_retryAll->setToolTip(tr("Every failed image goes back to pending"));
+    toolbar->addSeparator();
+    toolbar->addAction(tr("Reload"), m_errors, &KeysetTableModel::reload);
+    layout->addWidget(toolbar);
+    m_errorsView->setModel(m_errors);
+    setUpTable(m_errorsView);
+    QHeaderView *header = m_errorsView->horizontalHeader();
+    header->setSectionResizeMode(QHeaderView::Interactive);
+    header->setStretchLastSection(false);
+    // The message (what went wrong) takes what is left, not the date at the end; the
+    // image keeps a width people can change; the short columns fit their contents.
+    header->resizeSection(ErrorsModel::Image, 280);
+    header->setSectionResizeMode(ErrorsModel::Category, QHeaderView::ResizeToContents);
+    header->setSectionResizeMode(ErrorsModel::Worker, QHeaderView::ResizeToContents);
+    header->setSectionResizeMode(ErrorsModel::When, QHeaderView::ResizeToContents);
+    header->setSectionResizeMode(ErrorsModel::Message, QHeaderView::Stretch);
+    layout->addWidget(m_errorsView);
+    return page;
+}
+
+QWidget *MainWindow::createResultsPage()
+{
+    auto *page = new QWidget;
+    auto *layout = new QVBoxLayout(page);
+    layout->setContentsMargins(0, 0, 0, 0);
+    auto *toolbar = new QToolBar(page);
+    toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    toolbar->addAction(tr("Reload"), m_results, &KeysetTableModel::reload);
+    layout->addWidget(toolbar);
+    m_resultsView->setModel(m_results);
+    setUpTable(m_resultsView);
+    m_resultsView->setTextElideMode(Qt::ElideLeft);  // the numbers fit; a long path keeps its file name
+    QHeaderView *header = m_resultsView->horizontalHeader();
+    header->setStretchLastSection(false);
+    header->setSectionResizeMode(QHeaderView::ResizeToContents);
+    header->setSectionResizeMode(ResultsModel::Image, QHeaderView::Interactive);
+    header->resizeSection(ResultsModel::Image, 320);
+    layout->addWidget(m_resultsView);
+    return page;
+}
+
+void MainWindow::retryCategory()
+{
+    retry(m_category->currentData().toString());
+}
+
+void MainWindow::retryAll()
+{
+    retry({});
+}
+
+void MainWindow::retry(const QString &category)
+{
+    m_connection->retry(category, this, [this, category](qint64 count) {
+        statusBar()->showMessage(category.isEmpty() ? tr("%n failed image(s) back to pending", nullptr, static_cast<int>(count))
+                                                    : tr("%n %1 failure(s) back to pending", nullptr, static_cast<int>(count)).arg(category),
+                                 10000);
+        m_errors->reload();
+    });
+}
 
 void MainWindow::createMenus()
 {
@@ -143,6 +258,8 @@ void MainWindow::createMenus()
 
 void MainWindow::openStudy(const QString &database)
 {
+    m_errors->clear();
+    m_results->clear();
     m_workers->clear();
     m_progress->clear();
     m_attaching = true;
@@ -155,6 +272,8 @@ void MainWindow::openStudy(const QString &database)
 
 void MainWindow::connectTo(const QUrl &url, const QString &adminTokenFile)
 {
+    m_errors->clear();
+    m_results->clear();
     m_workers->clear();
     m_progress->clear();
     m_attaching = true;
@@ -220,6 +339,8 @@ void MainWindow::updateActions()
     m_startAgents->setEnabled(online);
     m_drain->setEnabled(online && selected && connected);
     m_stop->setEnabled(online && selected && (connected || !launchId.isEmpty()));
+    m_retryCategory->setEnabled(online && !m_category->currentData().toString().isEmpty());
+    m_retryAll->setEnabled(online);
 }
 
 void MainWindow::updateTitle()
@@ -249,7 +370,8 @@ QStringList MainWindow::saveScreenshots(const QString &dir)
     if (!QDir().mkpath(dir))
         return written;
     const int current = m_tabs->currentIndex();
-    const QStringList names{QStringLiteral("progress.png"), QStringLiteral("workers.png")};
+    const QStringList names{QStringLiteral("progress.png"), QStringLiteral("workers.png"), QStringLiteral("errors.png"),
+                            QStringLiteral("results.png")};
     for (int i = 0; i < m_tabs->count() && i < names.size(); ++i) {
         m_tabs->setCurrentIndex(i);
         QApplication::processEvents();

@@ -1,21 +1,25 @@
 #pragma once
 // MainWindow: SegScale Studio's window. File > Open study… runs the study's coordinator
 // in this process (local agents join it on 127.0.0.1); File > Connect… attaches to a
-// `segscale serve` with an admin token. Two tabs watch it: Progress and Workers (start
-// local agents, drain, stop). Every failure reaches the status bar; those of something
+// `segscale serve` with an admin token. Four tabs watch it: Progress, Workers (start
+// local agents, drain, stop), Errors (failed images by category, retry) and Results (one
+// row per image, one column per class), the last two read page by page. Every failure reaches the status bar; those of something
 // the user asked for also open a message box.
 
 #include <QMainWindow>
 #include <QUrl>
 
 class QAction;
+class QComboBox;
 class QLabel;
 class QTabWidget;
 class QTableView;
 
 namespace SegScale::Ui {
 
+class ErrorsModel;
 class ProgressPanel;
+class ResultsModel;
 class StudyConnection;
 class WorkersModel;
 
@@ -31,13 +35,23 @@ public:
     void startLocalAgents(int count);
     void drainSelected();
     void stopSelected();
-    // Saves one PNG per tab into dir (progress.png, workers.png); the paths written.
+    // Failed images of the category chosen in the Errors tab (all: every category) back
+    // to pending; the reply's count goes to the status bar and the table reloads.
+    void retryCategory();
+    void retryAll();
+    // Saves one PNG per tab into dir (progress.png, workers.png, errors.png,
+    // results.png); the paths written.
     QStringList saveScreenshots(const QString &dir);
 
     StudyConnection *connection() const { return m_connection; }
     WorkersModel *workersModel() const { return m_workers; }
     ProgressPanel *progressPanel() const { return m_progress; }
     QTableView *workersView() const { return m_workersView; }
+    ErrorsModel *errorsModel() const { return m_errors; }
+    ResultsModel *resultsModel() const { return m_results; }
+    QTableView *errorsView() const { return m_errorsView; }
+    QTableView *resultsView() const { return m_resultsView; }
+    QComboBox *categoryBox() const { return m_category; }
     QTabWidget *tabs() const { return m_tabs; }
     QString lastFailure() const { return m_lastFailure; }
 
@@ -50,12 +64,22 @@ private:
     void updateTitle();
     void updateActions();
     QString selectedAgent(bool *connected, QString *launchId) const;
+    QWidget *createErrorsPage();
+    QWidget *createResultsPage();
+    void retry(const QString &category);
 
     StudyConnection *m_connection;
     WorkersModel *m_workers;
     ProgressPanel *m_progress;
     QTabWidget *m_tabs;
     QTableView *m_workersView;
+    ErrorsModel *m_errors;
+    ResultsModel *m_results;
+    QTableView *m_errorsView;
+    QTableView *m_resultsView;
+    QComboBox *m_category = nullptr;
+    QAction *m_retryCategory = nullptr;
+    QAction *m_retryAll = nullptr;
     QLabel *m_connectionLabel;
     QAction *m_startAgents = nullptr;
     QAction *m_drain = nullptr;

@@ -211,6 +211,7 @@ void StudyConnection::onReceived(const QJsonObject &message)
     const QString t = type(message);
     if (t == QLatin1StringView("changed")) {
         refresh();
+        Q_EMIT studyChanged();
     } else if (t == QLatin1StringView("error") && !message.contains(QStringLiteral("id"))) {
         // Pushed, not a reply (a reply's callback reports those). Before the welcome it is
         // the coordinator refusing this client (a wrong token, another protocol version);
@@ -239,7 +240,7 @@ void StudyConnection::onClosed(const QString &reason)
     Q_EMIT disconnected();
 }
 
-void StudyConnection::action(const QString &what, QJsonObject request)
+void StudyConnection::action(const QString &what, QJsonObject request, std::function<void(const QJsonObject &)> onOk)
 {
     if (!m_connected || !m_client) {
         const QString message = tr("%1: not connected to a coordinator").arg(what);
@@ -247,8 +248,10 @@ void StudyConnection::action(const QString &what, QJsonObject request)
         Q_EMIT actionFailed(message);
         return;
     }
-    m_client->request(std::move(request), [this, what](const QJsonObject &r) {
+    m_client->request(std::move(request), [this, what, onOk = std::move(onOk)](const QJsonObject &r) {
         if (!isError(r)) {
+            if (onOk)
+                onOk(r);
             refresh();
             return;
         }
@@ -284,6 +287,42 @@ void StudyConnection::launchLocal(int count)
                        {QStringLiteral("kind"), QStringLiteral("local")},
                        {QStringLiteral("count"), count},
                        {QStringLiteral("name_prefix"), prefix}});
+}
+
+void StudyConnection::requestPage(const QString &kind, qint64 after, int limit, const QJsonObject &filter, QObject *context,
+                                  PageHandler onPage)
+{
+    if (!m_connected || !m_client)
+        return;
+    QJsonObject request = filter;
+    request.insert(QStringLiteral("type"), kind);
+    request.insert(QStringLiteral("after"), static_cast<double>(after));
+    request.insert(QStringLiteral("limit"), limit);
+    QPointer<QObject> guard(context);
+    m_client->request(request, [this, kind, guard, onPage = std::move(onPage)](const QJsonObject &r) {
+        if (!guard)
+            return;
+        if (isError(r)) {
+            fail(tr("%1: %2").arg(kind, errorText(r)));
+            onPage({}, -1);
+            return;
+        }
+        const QJsonValue next = r.value(QStringLiteral("next"));
+        onPage(r.value(QStringLiteral("rows")).toArray(), next.isDouble() ? static_cast<qint64>(next.toDouble()) : -1);
+    });
+}
+
+void StudyConnection::retry(const QString &category, QObject *context, std::function<void(qint64 count)> onDone)
+{
+    QJsonObject request{{QStringLiteral("type"), QStringLiteral("retry")}};
+    if (!category.isEmpty())
+        request.insert(QStringLiteral("category"), category);
+    QPointer<QObject> guard(context);
+    action(category.isEmpty() ? tr("Retry all failed images") : tr("Retry the %1 failures").arg(category), request,
+           [guard, onDone = std::move(onDone)](const QJsonObject &r) {
+               if (guard && onDone)
+                   onDone(static_cast<qint64>(r.value(QStringLiteral("count")).toDouble()));
+           });
 }
 
 void StudyConnection::fail(const QString &message)

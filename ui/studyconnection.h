@@ -15,6 +15,7 @@
 #include <QTimer>
 #include <QUrl>
 
+#include <functional>
 #include <memory>
 
 namespace SegScale::Cluster {
@@ -61,9 +62,22 @@ public:
     // Asks for the summary and the workers now (also done on "changed" and every 2 s).
     void refresh();
 
+    // One keyset page of a listing ("results" or "errors"): rows with a key > after, at
+    // most limit of them; `filter` adds fields (the errors' "category"). The reply goes to
+    // onPage — next is the key of the following page, or -1 on the last one — unless
+    // context is gone by then. An error reply becomes failed(), and onPage gets no rows
+    // and -1: the listing ends there until it is reloaded.
+    using PageHandler = std::function<void(const QJsonArray &rows, qint64 next)>;
+    void requestPage(const QString &kind, qint64 after, int limit, const QJsonObject &filter, QObject *context, PageHandler onPage);
+    // Failed images (of one category; empty: all) back to pending; onDone gets how many.
+    // A refusal is an actionFailed(), as for drain and stop.
+    void retry(const QString &category, QObject *context, std::function<void(qint64 count)> onDone);
+
 Q_SIGNALS:
     void connected();
     void summaryUpdated(const QJsonObject &summary);
+    // The coordinator pushed "changed": results, failures or workers moved.
+    void studyChanged();
     void workersUpdated(const QJsonArray &workers, const QJsonArray &launched);
     void failed(const QString &message);
     // A request the user made (drain, stop, launch) was refused; failed() fires too.
@@ -75,7 +89,7 @@ private:
     void sayHello(const QByteArray &token);
     void onReceived(const QJsonObject &message);
     void onClosed(const QString &reason);
-    void action(const QString &what, QJsonObject request);
+    void action(const QString &what, QJsonObject request, std::function<void(const QJsonObject &)> onOk = {});
     void fail(const QString &message);
     void teardown();
 

@@ -2,7 +2,9 @@
 // asked, a study (embedded) or a `segscale serve` (remote). --screenshot DIR saves each tab
 // as a PNG once the first progress and workers arrived, then quits (docs, tests/ui).
 
+#include "ui/errorsmodel.h"
 #include "ui/mainwindow.h"
+#include "ui/resultsmodel.h"
 #include "ui/studyconnection.h"
 
 #include <QApplication>
@@ -14,6 +16,7 @@
 
 #include <memory>
 
+using SegScale::Ui::KeysetTableModel;
 using SegScale::Ui::MainWindow;
 using SegScale::Ui::StudyConnection;
 
@@ -55,13 +58,13 @@ int main(int argc, char *argv[])
         window.connection()->setAgentProgram(QFileInfo(parser.value(QStringLiteral("agent-program"))).absoluteFilePath());
     int exitCode = 0;
     if (parser.isSet(QStringLiteral("screenshot"))) {
-        // Shoot once both views have data (or fail loudly when the connection does).
+        // Shoot once every view has data (or fail loudly when the connection does).
         const QString dir = parser.value(QStringLiteral("screenshot"));
         auto state = std::make_shared<int>(0);
         auto shoot = [&window, &err, dir, state](int bit) {
-            if ((*state |= bit) != 3)
+            if ((*state |= bit) != 15)
                 return;
-            *state |= 4;
+            *state |= 16;
             QTimer::singleShot(500, &window, [&window, &err, dir] {
                 for (const QString &path : window.saveScreenshots(dir))
                     err << "saved " << path << '\n';
@@ -71,6 +74,8 @@ int main(int argc, char *argv[])
         };
         QObject::connect(window.connection(), &StudyConnection::summaryUpdated, &window, [shoot] { shoot(1); });
         QObject::connect(window.connection(), &StudyConnection::workersUpdated, &window, [shoot] { shoot(2); });
+        QObject::connect(window.errorsModel(), &KeysetTableModel::pageLoaded, &window, [shoot] { shoot(4); });
+        QObject::connect(window.resultsModel(), &KeysetTableModel::pageLoaded, &window, [shoot] { shoot(8); });
         QObject::connect(window.connection(), &StudyConnection::failed, &window, [&err, &exitCode](const QString &m) {
             err << "segscale-studio: " << m << '\n';
             err.flush();

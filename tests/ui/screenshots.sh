@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Screenshots of SegScale Studio's Progress and Workers tabs, for people to look at (the
+# Screenshots of SegScale Studio's Progress, Workers, Errors and Results tabs, for people to look at (the
 # README, a review). Builds nothing: uses BUILD/app/segscale and segscale-studio
 # (-DSEGSCALE_BUILD_GUI=ON). Makes a small study of the shared street photos plus one
-# corrupt file, serves it, lets one agent (--stay, so it is still listed) finish it, then
-# attaches segscale-studio under xvfb-run and saves OUT/progress.png and OUT/workers.png.
+# corrupt file and one text file named like a photo, serves it, lets one agent (--stay, so it is still listed) finish it, then
+# attaches segscale-studio under xvfb-run and saves OUT/progress.png, workers.png,
+# errors.png and results.png.
 #   tests/ui/screenshots.sh [OUT]        (default OUT: $BUILD/screenshots)
 #   SEGSCALE_BUILD_DIR=build-ci tests/ui/screenshots.sh
 set -euo pipefail
@@ -30,6 +31,7 @@ trap cleanup EXIT
 mkdir -p "$work/images" "$out"
 cp "$shared"/samples/streets/*.jpg "$work/images/"
 head -c 3000 /dev/urandom > "$work/images/broken-upload.jpg"   # one file every real study has
+printf 'camera 3 notes: lens fogged from 14:00, ignore\n' > "$work/images/camera3-notes.jpg"  # and one more
 "$cli" study create "$work/study.db" --model "$shared/models/espnet-cityscapes" \
     --scales 1 --base-size 256 --crop 256 --no-flip >/dev/null
 "$cli" study add "$work/study.db" "$work/images" >/dev/null
@@ -62,4 +64,4 @@ sleep 3  # one more heartbeat: the agent's rate and RSS reach the coordinator
 # A settings file of its own: the window opens at its default size, whatever a user saved.
 XDG_CONFIG_HOME="$work/config" xvfb-run -a -s "-screen 0 1280x800x24" \
     "$studio" --connect "$url" --admin-token-file "$work/admin.token" --screenshot "$out"
-ls -l "$out"/progress.png "$out"/workers.png
+ls -l "$out"/progress.png "$out"/workers.png "$out"/errors.png "$out"/results.png

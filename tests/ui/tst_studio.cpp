@@ -2,20 +2,27 @@
 // window (embedded coordinator), one local agent is started through the window's action
 // and segments it with the real ESPNet model while the Workers and Progress tabs follow;
 // then a second window attaches to a separate `segscale serve` with the admin token and
-// shows the same totals, and a wrong token is reported, not swallowed.
+// shows the same totals, and a wrong token is reported, not swallowed. Last, a damaged and
+// a non-image file join the study and the Errors tab lists them by category.
 
+#include "ui/errorsmodel.h"
 #include "ui/mainwindow.h"
 #include "ui/progresspanel.h"
+#include "ui/resultsmodel.h"
 #include "ui/studyconnection.h"
 #include "ui/workersmodel.h"
 
 #include "common/clirun.h"
 
+#include <QComboBox>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QImage>
+#include <QJsonArray>
 #include <QJsonObject>
+#include <QMap>
 #include <QMessageBox>
 #include <QPainter>
 #include <QProcess>
@@ -31,7 +38,9 @@
 #include <memory>
 
 using SegScale::Testing::runCli;
+using SegScale::Ui::ErrorsModel;
 using SegScale::Ui::MainWindow;
+using SegScale::Ui::ResultsModel;
 using SegScale::Ui::StudyConnection;
 using SegScale::Ui::WorkersModel;
 
@@ -300,6 +309,58 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(!window.connection()->isConnected(), 10000);
         QVERIFY2(window.lastFailure().startsWith(QLatin1StringView("lost the connection to ws://127.0.0.1:")), qPrintable(window.lastFailure()));
         QCOMPARE(window.findChildren<QMessageBox *>().size(), 1);
+    }
+
+    // Runs last: the study gains two files that fail, which the cases above do not expect.
+    void errorsTabListsFailedFilesByCategory()
+    {
+        const QString more = path(QStringLiteral("more"));
+        QVERIFY(QDir().mkpath(more));
+        {
+            QFile damaged(more + QStringLiteral("/damaged.png"));  // a PNG signature, then noise
+            QVERIFY(damaged.open(QIODevice::WriteOnly));
+            damaged.write(QByteArray::fromHex("89504e470d0a1a0a") + QByteArray(2000, '\x5a'));
+            QFile text(more + QStringLiteral("/notes.png"));  // text named like a picture
+            QVERIFY(text.open(QIODevice::WriteOnly));
+            text.write("field notes: camera 3 was pointed at the sky all afternoon\n");
+        }
+        auto added = runCli(cli(), {QStringLiteral("study"), QStringLiteral("add"), m_db, more}, 120000);
+        QVERIFY2(added.code == 0, qPrintable(added.err));
+
+        MainWindow window;
+        window.connection()->setAgentProgram(cli());
+        Watch watch(window);
+        window.show();
+        window.openStudy(m_db);
+        QTRY_VERIFY2_WITH_TIMEOUT(window.connection()->isConnected(), qPrintable(window.lastFailure()), 30000);
+        window.startLocalAgents(1);
+        QTRY_VERIFY2_WITH_TIMEOUT(watch.count("failed") == 2 && watch.count("pending") == 0 && watch.count("leased") == 0,
+                                  qPrintable(window.lastFailure()), 120000);
+
+        window.tabs()->setCurrentIndex(2);
+        ErrorsModel *errors = window.errorsModel();
+        QTRY_COMPARE_WITH_TIMEOUT(errors->rowCount(), 2, 10000);  // a "changed" push re-read the top
+        QMap<QString, QString> categoryOf;
+        for (int row = 0; row < errors->rowCount(); ++row)
+            categoryOf.insert(QFileInfo(errors->index(row, ErrorsModel::Image).data().toString()).fileName(),
+                              errors->index(row, ErrorsModel::Category).data().toString());
+        QCOMPARE(categoryOf.value(QStringLiteral("damaged.png")), QStringLiteral("corrupt"));
+        QCOMPARE(categoryOf.value(QStringLiteral("notes.png")), QStringLiteral("unsupported"));
+
+        // The filter, through the window's combo box.
+        window.categoryBox()->setCurrentIndex(window.categoryBox()->findData(QStringLiteral("unsupported")));
+        QTRY_COMPARE_WITH_TIMEOUT(errors->rowCount(), 1, 10000);
+        QVERIFY(errors->index(0, ErrorsModel::Message).data().toString().contains(QLatin1StringView("not an image")));
+
+        // Results: every image segmented, one column per class of the model.
+        ResultsModel *results = window.resultsModel();
+        QTRY_COMPARE_WITH_TIMEOUT(results->rowCount(), kImages, 10000);
+        QCOMPARE(results->columnCount(), ResultsModel::FirstClass + watch.summary.value(QStringLiteral("classes")).toArray().size());
+        double sum = 0;
+        for (int c = ResultsModel::FirstClass; c < results->columnCount(); ++c)
+            sum += results->index(0, c).data(Qt::UserRole).toDouble();
+        QVERIFY2(qAbs(sum - 1.0) < 0.01, qPrintable(QString::number(sum)));
+        window.close();
     }
 };
 

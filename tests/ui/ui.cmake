@@ -2,6 +2,9 @@
 # with every test). Built only with -DSEGSCALE_BUILD_GUI=ON.
 if(SEGSCALE_BUILD_GUI)
     segscale_add_test(NAME tst_workersmodel SOURCES ui/tst_workersmodel.cpp LIBS segscale_ui LABELS ui unit TIMEOUT 60)
+    # ErrorsModel and ResultsModel paging over a real embedded coordinator and a SQLite
+    # study written with JobStore (no model, no agent).
+    segscale_add_test(NAME tst_errorsresultsmodels SOURCES ui/tst_errorsresultsmodels.cpp LIBS segscale_ui LABELS ui integration TIMEOUT 120)
     # A real study made with the CLI, an embedded coordinator with one launched local agent
     # (the ESPNet model), then a separate `segscale serve` attached to over WebSocket.
     segscale_add_test(NAME tst_studio SOURCES ui/tst_studio.cpp LIBS segscale_ui LABELS ui integration model TIMEOUT 600)
