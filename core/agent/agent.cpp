@@ -344,6 +344,12 @@ void Agent::onWelcome(const QJsonObject &m)
         } else if (!m_queue) {
             beginWork();  // still proving the check images
         } else {
+            // A new session (a restarted coordinator) knows nothing of the check this
+            // process already passed with this model and build: say it again.
+            if (m_checkAgreement >= 0)
+                m_client->send(QJsonObject{{QStringLiteral("type"), QStringLiteral("check-result")},
+                                           {QStringLiteral("passed"), true},
+                                           {QStringLiteral("agreement"), m_checkAgreement}});
             if (!m_draining && !m_noMoreWork)
                 askForWork();
             maybeFinish();
@@ -464,6 +470,7 @@ void Agent::beginWork()
             return;
         }
         log(QStringLiteral("check images reproduced (worst agreement %1%)").arg(100.0 * *verified, 0, 'f', 3));
+        m_checkAgreement = *verified;
         m_client->send(QJsonObject{{QStringLiteral("type"), QStringLiteral("check-result")},
                                    {QStringLiteral("passed"), true},
                                    {QStringLiteral("agreement"), *verified}});

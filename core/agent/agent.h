@@ -139,6 +139,7 @@ private:
     Pipeline::SegmentOptions m_segment;
     int m_checkCount = 0;
     QList<Jobs::CheckImage> m_checks;
+    double m_checkAgreement = -1;  // the worst agreement once the check images passed
     std::shared_ptr<const Model::Network> m_network;
     std::unique_ptr<Pipeline::StorageFetcher> m_ownFetcher;
     std::unique_ptr<Pipeline::OutputWriter> m_ownWriter;
