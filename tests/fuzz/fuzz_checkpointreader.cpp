@@ -12,6 +12,7 @@
 // With -DSEGSCALE_LIBFUZZER (clang, -fsanitize=fuzzer,address) the same file is a
 // libFuzzer target: LLVMFuzzerTestOneInput reads one input as a checkpoint.
 
+#include "common/fuzzoptions.h"
 #include "model/checkpointreader.h"
 #include "model/pickleunpickler.h"
 
@@ -237,31 +238,15 @@ extern "C" void onCrash(int signal)
     std::raise(signal);
 }
 
-double envSeconds(const char *name, double fallback)
-{
-    const QByteArray v = qgetenv(name);
-    bool ok = false;
-    const double d = v.toDouble(&ok);
-    return ok && d > 0 ? d : fallback;
-}
-
 } // namespace
 
 int main(int argc, char **argv)
 {
-    double seconds = envSeconds("SEGSCALE_FUZZ_SECONDS", 30);
-    const double slowSeconds = envSeconds("SEGSCALE_FUZZ_SLOW_SECONDS", 10);
-    std::uint64_t seed = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-    std::uint64_t maxIterations = ~std::uint64_t(0);
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string option = argv[i];
-        if (option == "--seconds")
-            seconds = std::atof(argv[i + 1]);
-        else if (option == "--seed")
-            seed = std::strtoull(argv[i + 1], nullptr, 10);
-        else if (option == "--iterations")
-            maxIterations = std::strtoull(argv[i + 1], nullptr, 10);
-    }
+    const SegScale::Testing::FuzzOptions options = SegScale::Testing::parseFuzzOptions(argc, argv, 10);
+    const double seconds = options.seconds;
+    const double slowSeconds = options.slowSeconds;
+    const std::uint64_t seed = options.seed;
+    const std::uint64_t maxIterations = options.maxIterations;
     at::set_num_threads(1);
     g_crashFile = ::open("fuzz-crash.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
     std::signal(SIGSEGV, onCrash);

@@ -21,6 +21,7 @@
 // the same file is a libFuzzer target: LLVMFuzzerTestOneInput takes the first byte as
 // the session to feed (none, agent, admin) and the rest as the frame.
 
+#include "common/fuzzoptions.h"
 #include "cluster/coordinator.h"
 #include "cluster/protocol.h"
 #include "jobs/jobstore.h"
@@ -499,31 +500,15 @@ private:
     std::mt19937_64 m_random;
 };
 
-double envSeconds(const char *name, double fallback)
-{
-    const QByteArray v = qgetenv(name);
-    bool ok = false;
-    const double d = v.toDouble(&ok);
-    return ok && d > 0 ? d : fallback;
-}
-
 } // namespace
 
 int main(int argc, char **argv)
 {
-    double seconds = envSeconds("SEGSCALE_FUZZ_SECONDS", 30);
-    const double slowSeconds = envSeconds("SEGSCALE_FUZZ_SLOW_SECONDS", 5);
-    std::uint64_t seed = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-    std::uint64_t maxIterations = ~std::uint64_t(0);
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string option = argv[i];
-        if (option == "--seconds")
-            seconds = std::atof(argv[i + 1]);
-        else if (option == "--seed")
-            seed = std::strtoull(argv[i + 1], nullptr, 10);
-        else if (option == "--iterations")
-            maxIterations = std::strtoull(argv[i + 1], nullptr, 10);
-    }
+    const SegScale::Testing::FuzzOptions options = SegScale::Testing::parseFuzzOptions(argc, argv, 5);
+    const double seconds = options.seconds;
+    const double slowSeconds = options.slowSeconds;
+    const std::uint64_t seed = options.seed;
+    const std::uint64_t maxIterations = options.maxIterations;
     QCoreApplication app(argc, argv);
     g_crashFile = ::open("fuzz-crash.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
     g_slowFile = ::open("fuzz-slow.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
