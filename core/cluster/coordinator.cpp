@@ -155,7 +155,6 @@ void Coordinator::disconnectPeer(quint64 session)
     s->closed = true;
     if (s->role == Protocol::Role::Agent) {
         log(QStringLiteral("agent %1 left (%2 images still leased to it)").arg(s->name).arg(s->held.size()));
-        Q_EMIT agentLeft(s->name);
         m_dirty = true;
     }
 }
@@ -292,7 +291,6 @@ void Coordinator::hello(Session &s, const QJsonObject &m)
             log(r.error().message);
         s.lastHeartbeat = QDateTime::currentMSecsSinceEpoch();
         log(QStringLiteral("agent %1 joined from %2 (%3, %4 threads)").arg(s.name, s.peer->address(), s.device).arg(s.threads));
-        Q_EMIT agentJoined(s.name);
         m_dirty = true;
     }
     QJsonObject welcome = message(QStringLiteral("welcome"));
@@ -563,6 +561,8 @@ QJsonArray Coordinator::workers() const
                                {QStringLiteral("host"), s->host},
                                {QStringLiteral("device"), s->device},
                                {QStringLiteral("threads"), s->threads},
+                               // Empty: the study's; otherwise the agent was told to run another one.
+                               {QStringLiteral("precision"), s->precision},
                                {QStringLiteral("version"), s->version},
                                {QStringLiteral("address"), s->peer->address()},
                                {QStringLiteral("connected_at"), static_cast<double>(s->connectedAt)},

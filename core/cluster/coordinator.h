@@ -85,8 +85,6 @@ public:
     bool flush();
 
 Q_SIGNALS:
-    void agentJoined(const QString &name);
-    void agentLeft(const QString &name);
     // Something a viewer shows changed (progress, workers); at most every 250 ms.
     void changed();
     void logged(const QString &line);
