@@ -1,5 +1,6 @@
 #include "agent/agent.h"
 
+#include "agent/acceleratorusage.h"
 #include "agent/checkrunner.h"
 
 #include "cluster/protocol.h"
@@ -641,14 +642,19 @@ void Agent::sendHeartbeat()
         }
     }
     const double seconds = std::max(1e-3, m_clock.elapsed() / 1000.0);
-    m_client->send(QJsonObject{{QStringLiteral("type"), QStringLiteral("heartbeat")},
-                               {QStringLiteral("leases"), leases},
-                               {QStringLiteral("stats"), QJsonObject{{QStringLiteral("images_per_second"), m_summary.done / seconds},
-                                                                     {QStringLiteral("queued"), static_cast<double>(m_queue ? m_queue->queued() : 0)},
-                                                                     {QStringLiteral("held"), static_cast<double>(m_held.size())},
-                                                                     {QStringLiteral("unacked"), static_cast<double>(m_unacked.size())},
-                                                                     {QStringLiteral("done"), static_cast<double>(m_summary.done)},
-                                                                     {QStringLiteral("rss_mib"), static_cast<double>(residentMiB())}}}});
+    if (!m_accelerator)
+        m_accelerator = std::make_unique<AcceleratorUsage>(m_options.device);
+    QJsonObject beat{{QStringLiteral("type"), QStringLiteral("heartbeat")},
+                     {QStringLiteral("leases"), leases},
+                     {QStringLiteral("stats"), QJsonObject{{QStringLiteral("images_per_second"), m_summary.done / seconds},
+                                                           {QStringLiteral("queued"), static_cast<double>(m_queue ? m_queue->queued() : 0)},
+                                                           {QStringLiteral("held"), static_cast<double>(m_held.size())},
+                                                           {QStringLiteral("unacked"), static_cast<double>(m_unacked.size())},
+                                                           {QStringLiteral("done"), static_cast<double>(m_summary.done)},
+                                                           {QStringLiteral("rss_mib"), static_cast<double>(residentMiB())}}}};
+    if (auto accelerator = m_accelerator->sample())
+        beat.insert(QStringLiteral("accelerator"), *accelerator);
+    m_client->send(beat);
 }
 
 void Agent::drain()

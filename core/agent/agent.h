@@ -45,6 +45,8 @@ class StorageFetcher;
 
 namespace SegScale::Agent {
 
+class AcceleratorUsage;
+
 struct AgentOptions {
     QString name;                 // unique per agent; a restart with the same name reclaims its leases
     QByteArray token;             // ignored by the in-process transport
@@ -166,6 +168,7 @@ private:
     QTimer m_waitTimer;
     QTimer m_reconnect;
     QElapsedTimer m_clock;
+    std::unique_ptr<AcceleratorUsage> m_accelerator;
     AgentSummary m_summary;
 };
 

@@ -1,12 +1,15 @@
 #include "cluster/coordinator.h"
 
 #include "jobs/jobstore.h"
+#include "jobs/studystatistics.h"
 
 #include <QCryptographicHash>
 #include <QDateTime>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
+
+#include <QElapsedTimer>
 
 #include <algorithm>
 
@@ -70,11 +73,13 @@ struct Coordinator::Session {
     qint64 connectedAt = 0;
     qint64 lastHeartbeat = 0;
     QJsonObject stats;
+    QJsonObject accelerator;     // empty: the agent runs on a CPU (or its driver cannot say)
     QHash<qint64, qint64> held;  // image -> lease, as far as this session knows
     qint64 done = 0, failed = 0;
     bool draining = false;
     bool checked = false;        // passed the study's check images (or there are none)
     QString refusal;             // why this agent may not work (a failed check)
+    QString leaving;             // why the session ends, for the workers list (empty: the connection dropped)
     int subscribeMs = 0;         // > 0: push "changed" at most this often
     qint64 lastPush = 0;
 };
@@ -155,6 +160,26 @@ void Coordinator::disconnectPeer(quint64 session)
     s->closed = true;
     if (s->role == Protocol::Role::Agent) {
         log(QStringLiteral("agent %1 left (%2 images still leased to it)").arg(s->name).arg(s->held.size()));
+        // A replaced session is the same agent, still here: nothing to show.
+        if (!sessionNamed(s->name)) {
+            const QString why = s->leaving.isEmpty() ? QStringLiteral("the connection dropped without a goodbye") : s->leaving;
+            m_departed.insert(s->name, QJsonObject{{QStringLiteral("name"), s->name},
+                                                   {QStringLiteral("host"), s->host},
+                                                   {QStringLiteral("device"), s->device},
+                                                   {QStringLiteral("state"), QStringLiteral("left")},
+                                                   {QStringLiteral("detail"), why},
+                                                   {QStringLiteral("done"), static_cast<double>(s->done)},
+                                                   {QStringLiteral("failed"), static_cast<double>(s->failed)},
+                                                   {QStringLiteral("last_heartbeat"), static_cast<double>(s->lastHeartbeat)},
+                                                   {QStringLiteral("left_at"), static_cast<double>(QDateTime::currentMSecsSinceEpoch())}});
+            // Bounded: a long study sees thousands of Slurm tasks come and go.
+            while (m_departed.size() > kMaxDeparted) {
+                auto oldest = std::min_element(m_departed.begin(), m_departed.end(), [](const QJsonObject &a, const QJsonObject &b) {
+                    return a.value(QStringLiteral("left_at")).toDouble() < b.value(QStringLiteral("left_at")).toDouble();
+                });
+                m_departed.erase(oldest);
+            }
+        }
         m_dirty = true;
     }
 }
@@ -190,6 +215,7 @@ void Coordinator::handle(quint64 session, const QJsonObject &m)
 void Coordinator::refuse(Session &s, const QString &code, const QString &text)
 {
     log(QStringLiteral("closing %1 (%2): %3").arg(s.name.isEmpty() ? s.peer->address() : s.name, code, text));
+    s.leaving = QStringLiteral("closed by the coordinator: ") + text;
     s.peer->send(Protocol::error(code, text));
     s.peer->close(text);
     disconnectPeer(s.id);
@@ -210,6 +236,8 @@ void Coordinator::dispatch(Session &s, const QJsonObject &m)
     else if (t == QLatin1StringView("bye")) {
         release(s, integers(m.value(QStringLiteral("release"))));
         flush();
+        s.leaving = s.draining ? QStringLiteral("drained: finished its images and said goodbye")
+                               : QStringLiteral("said goodbye (no work left, or stopped)");
         s.peer->close(QStringLiteral("bye"));
         disconnectPeer(s.id);
     } else if (s.role == Protocol::Role::Admin)
@@ -287,6 +315,7 @@ void Coordinator::hello(Session &s, const QJsonObject &m)
             if (expired && expired->returnedToPending + expired->failed > 0)
                 log(QStringLiteral("agent %1 restarted: %2 images it held are pending again").arg(s.name).arg(expired->returnedToPending));
         }
+        m_departed.remove(s.name);
         if (auto r = m_store->registerWorker(s.name, s.host, s.device); !r)
             log(r.error().message);
         s.lastHeartbeat = QDateTime::currentMSecsSinceEpoch();
@@ -362,6 +391,7 @@ void Coordinator::heartbeat(Session &s, const QJsonObject &m)
     s.lastHeartbeat = QDateTime::currentMSecsSinceEpoch();
     if (m.contains(QStringLiteral("stats")))
         s.stats = m.value(QStringLiteral("stats")).toObject();
+    s.accelerator = m.value(QStringLiteral("accelerator")).toObject();
     auto renewed = m_store->heartbeat(s.name, leaseIds(m.value(QStringLiteral("leases"))), m_options.leaseSeconds);
     if (!renewed)
         log(renewed.error().message);
@@ -551,8 +581,14 @@ QJsonObject Coordinator::summary()
     return out;
 }
 
-QJsonArray Coordinator::workers() const
+QJsonArray Coordinator::workers()
 {
+    // "held" counts the leases the database still gives the agent: the session's own map
+    // keeps images whose lease expired (and went to another agent) until a result for
+    // them comes back stale.
+    auto live = Jobs::StudyStatistics(*m_store).liveLeasesByWorker(m_store->now());
+    if (!live)
+        log(live.error().message);
     QJsonArray out;
     for (const auto &s : m_sessions) {
         if (s->role != Protocol::Role::Agent)
@@ -567,17 +603,21 @@ QJsonArray Coordinator::workers() const
                                {QStringLiteral("address"), s->peer->address()},
                                {QStringLiteral("connected_at"), static_cast<double>(s->connectedAt)},
                                {QStringLiteral("last_heartbeat"), static_cast<double>(s->lastHeartbeat)},
-                               {QStringLiteral("held"), static_cast<double>(s->held.size())},
+                               {QStringLiteral("held"), static_cast<double>(live ? live->value(s->name) : s->held.size())},
                                {QStringLiteral("done"), static_cast<double>(s->done)},
                                {QStringLiteral("failed"), static_cast<double>(s->failed)},
                                {QStringLiteral("state"), s->draining  ? QStringLiteral("draining")
                                                          : !s->checked ? QStringLiteral("checking")
                                                                        : QStringLiteral("working")},
-                               {QStringLiteral("stats"), s->stats}});
+                               {QStringLiteral("stats"), s->stats},
+                               {QStringLiteral("accelerator"), s->accelerator}});
     }
     for (auto it = m_refusedAgents.cbegin(); it != m_refusedAgents.cend(); ++it)
         out.append(QJsonObject{{QStringLiteral("name"), it.key()}, {QStringLiteral("state"), QStringLiteral("refused")},
                                {QStringLiteral("detail"), it.value()}});
+    for (const QJsonObject &d : m_departed)
+        if (!m_refusedAgents.contains(d.value(QStringLiteral("name")).toString()))
+            out.append(d);
     return out;
 }
 
@@ -689,10 +729,59 @@ void Coordinator::admin(Session &s, const QJsonObject &m)
     } else if (t == QLatin1StringView("launched")) {
         reply(s, m, QJsonObject{{QStringLiteral("type"), QStringLiteral("launched")},
                                 {QStringLiteral("agents"), m_launch ? m_launch->launched() : QJsonArray{}}});
+    } else if (t == QLatin1StringView("datasets")) {
+        auto counts = datasetCounts();
+        reply(s, m, counts ? QJsonObject{{QStringLiteral("type"), QStringLiteral("datasets")}, {QStringLiteral("datasets"), *counts}}
+                           : Protocol::error(QStringLiteral("database"), counts.error().message));
+    } else if (t == QLatin1StringView("throughput")) {
+        const qint64 minutes = m.contains(QStringLiteral("minutes")) ? integer(m, "minutes") : 180;
+        const qint64 bucketMs = 1000 * (m.contains(QStringLiteral("bucket_seconds")) ? integer(m, "bucket_seconds") : 60);
+        const qint64 now = m_store->now();
+        auto buckets = Jobs::StudyStatistics(*m_store).finishedPerBucket(now - minutes * 60'000, bucketMs);
+        if (!buckets) {
+            reply(s, m, Protocol::error(QStringLiteral("database"), buckets.error().message));
+            return;
+        }
+        QJsonArray rows;
+        for (const auto &b : *buckets)
+            rows.append(QJsonArray{static_cast<double>(b.startMs), static_cast<double>(b.finished)});
+        reply(s, m, QJsonObject{{QStringLiteral("type"), QStringLiteral("throughput")},
+                                {QStringLiteral("now"), static_cast<double>(now)},
+                                {QStringLiteral("bucket_ms"), static_cast<double>(bucketMs)},
+                                {QStringLiteral("buckets"), rows}});
     } else if (t == QLatin1StringView("subscribe")) {
         s.subscribeMs = m.contains(QStringLiteral("interval")) ? static_cast<int>(integer(m, "interval")) : 500;
         reply(s, m, message(QStringLiteral("ok")));
     }
+}
+
+Result<QJsonArray> Coordinator::datasetCounts()
+{
+    // One scan of the images table (~0.2 s at 1,000,000 images): served from a cache that
+    // lives 20 times what the last count cost, at least 2 s, so several viewers polling
+    // it keep the coordinator free for the agents.
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    if (m_datasetsAt > 0 && now - m_datasetsAt < std::max<qint64>(2000, 20 * m_datasetsCostMs))
+        return m_datasets;
+    QElapsedTimer cost;
+    cost.start();
+    auto counts = Jobs::StudyStatistics(*m_store).datasetCounts();
+    if (!counts)
+        return counts.error();
+    QJsonArray out;
+    for (const auto &c : *counts)
+        out.append(QJsonObject{{QStringLiteral("id"), static_cast<double>(c.datasetId)},
+                               {QStringLiteral("root"), c.root},
+                               {QStringLiteral("storage"), c.storageUrl},
+                               {QStringLiteral("pending"), static_cast<double>(c.pending)},
+                               {QStringLiteral("leased"), static_cast<double>(c.leased)},
+                               {QStringLiteral("done"), static_cast<double>(c.done)},
+                               {QStringLiteral("failed"), static_cast<double>(c.failed)},
+                               {QStringLiteral("total"), static_cast<double>(c.total())}});
+    m_datasets = out;
+    m_datasetsAt = QDateTime::currentMSecsSinceEpoch();
+    m_datasetsCostMs = cost.elapsed();
+    return out;
 }
 
 void Coordinator::drainAll()

@@ -27,6 +27,7 @@
 
 #include <QElapsedTimer>
 #include <QHash>
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QObject>
 #include <QTimer>
@@ -105,7 +106,8 @@ private:
     void checkResult(Session &s, const QJsonObject &m);
     void admin(Session &s, const QJsonObject &m);
     QJsonObject summary();
-    QJsonArray workers() const;
+    QJsonArray workers();
+    Result<QJsonArray> datasetCounts();
     void refuse(Session &s, const QString &code, const QString &message);
     void reply(Session &s, const QJsonObject &m, QJsonObject answer);
     void sweep();
@@ -130,6 +132,12 @@ private:
     QTimer m_tickTimer;
     bool m_dirty = false;
     qint64 m_committed = 0;
+    // Agents that left: name -> their last row and why they left (at most kMaxDeparted).
+    static constexpr qsizetype kMaxDeparted = 256;
+    QHash<QString, QJsonObject> m_departed;
+    QJsonArray m_datasets;        // the last per-dataset count, its time and its cost
+    qint64 m_datasetsAt = 0;
+    qint64 m_datasetsCostMs = 0;
 };
 
 } // namespace SegScale::Cluster

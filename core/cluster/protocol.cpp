@@ -49,6 +49,8 @@ constexpr Field kLease[] = {{"n", Kind::Int, true, 1, Protocol::kMaxLeaseBatch}}
 constexpr Field kHeartbeat[] = {
     {"leases", Kind::IdArray, false, 0, Protocol::kMaxListItems},
     {"stats", Kind::Object, false},
+    // Only from an agent on an accelerator: {"device": "cuda:0", "memory_used_mib", ...}.
+    {"accelerator", Kind::Object, false},
 };
 constexpr Field kResult[] = {
     {"image", Kind::Int, true, 1, kMaxId},
@@ -96,6 +98,11 @@ constexpr Field kLaunch[] = {
 };
 constexpr Field kLaunchedId[] = {{"launch_id", Kind::String, true, 0, kShortText}};
 constexpr Field kSubscribe[] = {{"interval", Kind::Int, false, 100, 60000}};
+// Images finished per bucket over the last `minutes` (at most 30 days).
+constexpr Field kThroughput[] = {
+    {"minutes", Kind::Int, false, 1, 43200},
+    {"bucket_seconds", Kind::Int, false, 1, 86400},
+};
 
 using R = Protocol::Role;
 constexpr Schema kSchemas[] = {
@@ -120,6 +127,8 @@ constexpr Schema kSchemas[] = {
     {"launch", R::Admin, kLaunch},
     {"launched", R::Admin, {}},
     {"stop-launched", R::Admin, kLaunchedId},
+    {"datasets", R::Admin, {}},
+    {"throughput", R::Admin, kThroughput},
 };
 
 bool isLeaseId(const QJsonValue &v)

@@ -22,7 +22,8 @@
 //   bye                        (then close)
 //                              drain | stop (pushed at any time)
 //   admin -> coordinator: summary, workers, results, errors, retry, drain, stop,
-//   subscribe, launch, launched, stop-launched; replies carry the same "id";
+//   subscribe, launch, launched, stop-launched, datasets (per-dataset counts by state),
+//   throughput {minutes, bucket_seconds} (images finished per bucket); replies carry the same "id";
 //   "changed" is pushed to subscribers.
 
 #include "base/result.h"
