@@ -6,6 +6,7 @@
 #include "ui/resultsmodel.h"
 #include "ui/studyconnection.h"
 #include "ui/workersmodel.h"
+#include "ui/workerspage.h"
 
 #include <QAction>
 #include <QApplication>
@@ -14,9 +15,12 @@
 #include <QDir>
 #include <QFileDialog>
 #include <QHeaderView>
-#include <QInputDialog>
 #include <QItemSelectionModel>
+#include <QJsonArray>
 #include <QLabel>
+#include <QMetaMethod>
+#include <QPushButton>
+#include <QSplitter>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSettings>
@@ -29,40 +33,17 @@
 namespace SegScale::Ui {
 
 MainWindow::MainWindow(QWidget *parent)
-    : QMainWindow(parent), m_connection(new StudyConnection(this)), m_workers(new WorkersModel(this)),
-      m_progress(new ProgressPanel), m_tabs(new QTabWidget(this)), m_workersView(new QTableView),
+    : QMainWindow(parent), m_connection(new StudyConnection(this)), m_workersPage(new WorkersPage(m_connection)),
+      m_workers(m_workersPage->model()), m_progress(new ProgressPanel), m_tabs(new QTabWidget(this)),
       m_errors(new ErrorsModel(m_connection, this)), m_results(new ResultsModel(m_connection, this)), m_errorsView(new QTableView),
       m_resultsView(new QTableView), m_connectionLabel(new QLabel(this))
 {
     setWindowTitle(tr("SegScale Studio"));
+    setObjectName(QStringLiteral("mainWindow"));
     m_tabs->addTab(m_progress, tr("&Progress"));
-
-    auto *workersPage = new QWidget;
-    auto *workersLayout = new QVBoxLayout(workersPage);
-    workersLayout->setContentsMargins(0, 0, 0, 0);
-    auto *toolbar = new QToolBar(workersPage);
-    toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
-    m_startAgents = toolbar->addAction(tr("Start local agents…"), this, [this] {
-        bool ok = false;
-        const int n = QInputDialog::getInt(this, tr("Start local agents"),
-                                           tr("Agents to start on this machine (each runs `segscale agent`):"), 1, 1, 64, 1, &ok);
-        if (ok)
-            startLocalAgents(n);
-    });
-    m_drain = toolbar->addAction(tr("Drain"), this, &MainWindow::drainSelected);
-    m_drain->setToolTip(tr("The selected agent finishes the images it holds, then leaves"));
-    m_stop = toolbar->addAction(tr("Stop"), this, &MainWindow::stopSelected);
-    m_stop->setToolTip(tr("The selected agent stops now; the images it held go back to pending"));
-    workersLayout->addWidget(toolbar);
-    m_workersView->setModel(m_workers);
-    m_workersView->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_workersView->setSelectionMode(QAbstractItemView::SingleSelection);
-    m_workersView->setAlternatingRowColors(true);
-    m_workersView->verticalHeader()->hide();
-    m_workersView->horizontalHeader()->setStretchLastSection(true);
-    m_workersView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    workersLayout->addWidget(m_workersView);
-    m_tabs->addTab(workersPage, tr("&Workers"));
+    m_tabs->addTab(m_workersPage, tr("&Workers"));
+    connect(m_workersPage, &WorkersPage::failure, this, [this](const QString &m) { showFailure(m, true); });
+    connect(m_workersPage, &WorkersPage::status, this, [this](const QString &m) { statusBar()->showMessage(m, 5000); });
     m_tabs->addTab(createErrorsPage(), tr("&Errors"));
     m_tabs->addTab(createResultsPage(), tr("&Results"));
     setCentralWidget(m_tabs);
@@ -73,7 +54,6 @@ MainWindow::MainWindow(QWidget *parent)
 
     connect(m_connection, &StudyConnection::connected, this, [this] {
         m_attaching = false;
-        m_workers->setHeartbeatSeconds(m_connection->heartbeatSeconds());
         QString text = tr("Connected: %1").arg(m_connection->describe());
         if (m_connection->isEmbedded())
             text += tr(" · agents join at %1").arg(m_connection->agentUrl());
@@ -100,8 +80,8 @@ MainWindow::MainWindow(QWidget *parent)
         m_errors->refreshTop();
         m_results->refreshTop();
     });
-    connect(m_connection, &StudyConnection::workersUpdated, this,
-            [this](const QJsonArray &workers, const QJsonArray &launched) { m_workers->update(workers, launched); });
+    connect(m_connection, &StudyConnection::datasetsUpdated, m_progress, &ProgressPanel::setDatasets);
+    connect(m_connection, &StudyConnection::throughputUpdated, m_progress, &ProgressPanel::setThroughput);
     connect(m_connection, &StudyConnection::failed, this, [this](const QString &message) {
         // Failures of a connection being made are answers to the user; refresh errors are not.
         showFailure(message, m_attaching);
@@ -117,14 +97,56 @@ MainWindow::MainWindow(QWidget *parent)
         updateTitle();
         updateActions();
     });
-    connect(m_workersView->selectionModel(), &QItemSelectionModel::selectionChanged, this, &MainWindow::updateActions);
-    connect(m_workers, &QAbstractItemModel::dataChanged, this, &MainWindow::updateActions);
+    // Drain and close: once no agent is connected any more, the window closes.
+    m_drainWatch.setInterval(250);
+    connect(&m_drainWatch, &QTimer::timeout, this, [this] {
+        if (m_connection->isConnected() && runIsGoing())
+            return;
+        bool anyAgent = false;
+        for (const QJsonValue &v : m_connection->lastWorkers()) {
+            const QString state = v.toObject().value(QStringLiteral("state")).toString();
+            anyAgent = anyAgent || (state != QLatin1StringView("left") && state != QLatin1StringView("refused"));
+        }
+        if (anyAgent && m_connection->isConnected())
+            return;
+        m_drainWatch.stop();
+        m_closeNow = true;
+        close();
+    });
 
+    restoreSettings();
+    updateActions();
+}
+
+QTableView *MainWindow::workersView() const
+{
+    return m_workersPage->view();
+}
+
+void MainWindow::restoreSettings()
+{
     QSettings settings;
     if (!restoreGeometry(settings.value(QStringLiteral("mainWindow/geometry")).toByteArray()))
-        resize(960, 560);
+        resize(1100, 680);
+    restoreState(settings.value(QStringLiteral("mainWindow/state")).toByteArray());
     m_tabs->setCurrentIndex(settings.value(QStringLiteral("mainWindow/tab"), 0).toInt());
-    updateActions();
+    m_lastStudy = settings.value(QStringLiteral("lastStudy")).toString();
+    m_progress->splitter()->restoreState(settings.value(QStringLiteral("progress/splitter")).toByteArray());
+    m_workersPage->view()->horizontalHeader()->restoreState(settings.value(QStringLiteral("workers/columns")).toByteArray());
+    m_errorsView->horizontalHeader()->restoreState(settings.value(QStringLiteral("errors/columns")).toByteArray());
+}
+
+void MainWindow::saveSettings()
+{
+    QSettings settings;
+    settings.setValue(QStringLiteral("mainWindow/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("mainWindow/state"), saveState());
+    settings.setValue(QStringLiteral("mainWindow/tab"), m_tabs->currentIndex());
+    if (!m_lastStudy.isEmpty())
+        settings.setValue(QStringLiteral("lastStudy"), m_lastStudy);
+    settings.setValue(QStringLiteral("progress/splitter"), m_progress->splitter()->saveState());
+    settings.setValue(QStringLiteral("workers/columns"), m_workersPage->view()->horizontalHeader()->saveState());
+    settings.setValue(QStringLiteral("errors/columns"), m_errorsView->horizontalHeader()->saveState());
 }
 
 MainWindow::~MainWindow() = default;
@@ -230,6 +252,14 @@ void MainWindow::retry(const QString &category)
 void MainWindow::createMenus()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
+    m_newStudy = file->addAction(tr("&New study…"), this, [this] {
+        // The study-creation dialog listens to newStudyRequested(); until one does, say how.
+        if (isSignalConnected(QMetaMethod::fromSignal(&MainWindow::newStudyRequested)))
+            Q_EMIT newStudyRequested();
+        else
+            showFailure(tr("Create a study with `segscale study create STUDY.db --model DIR`, then open it here."), true);
+    });
+    m_newStudy->setShortcut(QKeySequence::New);
     QAction *open = file->addAction(tr("&Open study…"), this, [this] {
         QSettings settings;
         const QString f = QFileDialog::getOpenFileName(this, tr("Open study"), settings.value(QStringLiteral("lastStudyDir")).toString(),
@@ -239,13 +269,20 @@ void MainWindow::createMenus()
         settings.setValue(QStringLiteral("lastStudyDir"), QFileInfo(f).absolutePath());
         openStudy(f);
     });
-    open->setShortcut(QKeySequence::Open);
+    open->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_O));
+    QAction *reopen = file->addAction(tr("Open &last study"), this, [this] {
+        if (m_lastStudy.isEmpty())
+            showFailure(tr("No study was opened before"), true);
+        else
+            openStudy(m_lastStudy);
+    });
+    reopen->setObjectName(QStringLiteral("reopenAction"));
     QAction *connectAction = file->addAction(tr("&Connect…"), this, [this] {
         ConnectDialog dialog(this);
         if (dialog.exec() == QDialog::Accepted)
             connectTo(dialog.url(), dialog.tokenFile());
     });
-    connectAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    connectAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
     file->addAction(tr("&Disconnect"), this, [this] {
         m_closing = true;
         m_connection->close();
@@ -253,7 +290,35 @@ void MainWindow::createMenus()
     });
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
-    quit->setShortcut(QKeySequence::Quit);
+    quit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    QAction *refresh = view->addAction(tr("&Refresh"), this, &MainWindow::refreshAll);
+    refresh->setShortcut(QKeySequence(Qt::Key_F5));
+    view->addSeparator();
+    // Ctrl+1..6: the tabs in order (the ones other parts of the app add included).
+    for (int i = 0; i < 6; ++i) {
+        QAction *tab = view->addAction(tr("Tab %1").arg(i + 1), this, [this, i] {
+            if (i < m_tabs->count())
+                m_tabs->setCurrentIndex(i);
+        });
+        tab->setShortcut(QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i)));
+    }
+    QMenu *workers = menuBar()->addMenu(tr("&Agents"));
+    workers->addAction(tr("&Start agents…"), m_workersPage, &WorkersPage::startAgents);
+    workers->addAction(tr("&Drain selected"), m_workersPage, &WorkersPage::drainSelected);
+    workers->addAction(tr("S&top selected…"), m_workersPage, [this] { m_workersPage->stopSelected(true); });
+}
+
+void MainWindow::refreshAll()
+{
+    if (!m_connection->isConnected()) {
+        statusBar()->showMessage(tr("Not connected: nothing to refresh"), 5000);
+        return;
+    }
+    m_connection->refresh();
+    m_errors->reload();
+    m_results->reload();
 }
 
 void MainWindow::openStudy(const QString &database)
@@ -267,6 +332,8 @@ void MainWindow::openStudy(const QString &database)
     m_closing = true;  // the connection open now, if any, is closed first
     m_connection->close();
     m_closing = false;
+    m_lastStudy = QFileInfo(database).absoluteFilePath();
+    QSettings().setValue(QStringLiteral("lastStudy"), m_lastStudy);
     m_connection->openEmbedded(database);
 }
 
@@ -286,59 +353,23 @@ void MainWindow::connectTo(const QUrl &url, const QString &adminTokenFile)
 
 void MainWindow::startLocalAgents(int count)
 {
-    statusBar()->showMessage(tr("Starting %n local agent(s)…", nullptr, count), 5000);
-    m_connection->launchLocal(count);
-}
-
-QString MainWindow::selectedAgent(bool *connected, QString *launchId) const
-{
-    const QModelIndexList rows = m_workersView->selectionModel() ? m_workersView->selectionModel()->selectedRows() : QModelIndexList{};
-    if (rows.isEmpty())
-        return {};
-    const QModelIndex row = rows.first();
-    *connected = row.data(WorkersModel::ConnectedRole).toBool();
-    *launchId = row.data(WorkersModel::LaunchIdRole).toString();
-    return m_workers->index(row.row(), WorkersModel::Name).data().toString();
+    m_workersPage->startLocalAgents(count);
 }
 
 void MainWindow::drainSelected()
 {
-    bool connected = false;
-    QString launchId;
-    const QString name = selectedAgent(&connected, &launchId);
-    if (name.isEmpty())
-        return;
-    if (!connected) {
-        showFailure(tr("Drain %1: it is not connected to the coordinator").arg(name), true);
-        return;
-    }
-    m_connection->drain(name);
+    m_workersPage->drainSelected();
 }
 
 void MainWindow::stopSelected()
 {
-    bool connected = false;
-    QString launchId;
-    const QString name = selectedAgent(&connected, &launchId);
-    if (name.isEmpty())
-        return;
-    if (connected)
-        m_connection->stop(name);
-    else if (!launchId.isEmpty())
-        m_connection->stopLaunched(launchId);  // started but not (or no longer) connected
-    else
-        showFailure(tr("Stop %1: it is not connected to the coordinator").arg(name), true);
+    m_workersPage->stopSelected(false);
 }
 
 void MainWindow::updateActions()
 {
-    bool connected = false;
-    QString launchId;
     const bool online = m_connection->isConnected();
-    const bool selected = !selectedAgent(&connected, &launchId).isEmpty();
-    m_startAgents->setEnabled(online);
-    m_drain->setEnabled(online && selected && connected);
-    m_stop->setEnabled(online && selected && (connected || !launchId.isEmpty()));
+    m_workersPage->updateActions();
     m_retryCategory->setEnabled(online && !m_category->currentData().toString().isEmpty());
     m_retryAll->setEnabled(online);
 }
@@ -371,7 +402,7 @@ QStringList MainWindow::saveScreenshots(const QString &dir)
         return written;
     const int current = m_tabs->currentIndex();
     const QStringList names{QStringLiteral("progress.png"), QStringLiteral("workers.png"), QStringLiteral("errors.png"),
-                            QStringLiteral("results.png")};
+                            QStringLiteral("results.png"), QStringLiteral("tab5.png"), QStringLiteral("tab6.png")};
     for (int i = 0; i < m_tabs->count() && i < names.size(); ++i) {
         m_tabs->setCurrentIndex(i);
         QApplication::processEvents();
@@ -383,11 +414,69 @@ QStringList MainWindow::saveScreenshots(const QString &dir)
     return written;
 }
 
+bool MainWindow::runIsGoing() const
+{
+    if (!m_connection->isEmbedded() || !m_connection->isConnected())
+        return false;
+    const qint64 pending = static_cast<qint64>(m_connection->lastSummary().value(QStringLiteral("pending")).toDouble());
+    for (const QJsonValue &v : m_connection->lastWorkers()) {
+        const QJsonObject w = v.toObject();
+        const QString state = w.value(QStringLiteral("state")).toString();
+        if (state == QLatin1StringView("left") || state == QLatin1StringView("refused"))
+            continue;
+        if (pending > 0 || w.value(QStringLiteral("held")).toDouble() > 0)
+            return true;
+    }
+    return false;
+}
+
+MainWindow::CloseChoice MainWindow::askClose()
+{
+    QMessageBox box(QMessageBox::Question, tr("SegScale Studio"),
+                    tr("Agents are segmenting this study. Closing stops them; the images they hold go back to pending "
+                       "and are segmented again later."),
+                    QMessageBox::NoButton, this);
+    box.setInformativeText(tr("Drain lets each agent finish the images it holds, commits their results, then closes."));
+    QPushButton *drain = box.addButton(tr("Drain the agents and close"), QMessageBox::AcceptRole);
+    QPushButton *now = box.addButton(tr("Close now"), QMessageBox::DestructiveRole);
+    box.addButton(QMessageBox::Cancel);
+    box.setDefaultButton(drain);
+    box.exec();
+    if (box.clickedButton() == drain)
+        return CloseChoice::DrainAndClose;
+    if (box.clickedButton() == now)
+        return CloseChoice::CloseNow;
+    return CloseChoice::Cancel;
+}
+
+void MainWindow::drainAndClose()
+{
+    m_drainingToClose = true;
+    const int asked = m_connection->drainAll();
+    statusBar()->showMessage(tr("Draining %n agent(s): the window closes once they have finished their images…", nullptr, asked));
+    m_drainWatch.start();
+}
+
 void MainWindow::closeEvent(QCloseEvent *event)
 {
-    QSettings settings;
-    settings.setValue(QStringLiteral("mainWindow/geometry"), saveGeometry());
-    settings.setValue(QStringLiteral("mainWindow/tab"), m_tabs->currentIndex());
+    // A second close while draining: the user insists, close now.
+    if (!m_closeNow && !m_drainingToClose && runIsGoing()) {
+        switch (m_askClose ? m_askClose() : askClose()) {
+        case CloseChoice::Cancel:
+            event->ignore();
+            return;
+        case CloseChoice::DrainAndClose:
+            event->ignore();
+            drainAndClose();
+            return;
+        case CloseChoice::CloseNow:
+            break;
+        }
+    }
+    m_drainWatch.stop();
+    m_drainingToClose = false;
+    m_closeNow = false;
+    saveSettings();
     // Agents this window launched are stopped; their leases return to pending.
     m_closing = true;
     m_connection->close();

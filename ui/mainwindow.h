@@ -4,10 +4,16 @@
 // `segscale serve` with an admin token. Four tabs watch it: Progress, Workers (start
 // local agents, drain, stop), Errors (failed images by category, retry) and Results (one
 // row per image, one column per class), the last two read page by page. Every failure reaches the status bar; those of something
-// the user asked for also open a message box.
+// the user asked for also open a message box. Window geometry and state, the last study,
+// the tab, the splitter and the column widths persist in QSettings. Closing it while a run
+// is going (agents of the embedded coordinator at work) asks whether to drain the agents
+// first; draining lets them finish and commit the images they hold before the app exits.
 
 #include <QMainWindow>
+#include <QTimer>
 #include <QUrl>
+
+#include <functional>
 
 class QAction;
 class QComboBox;
@@ -22,10 +28,13 @@ class ProgressPanel;
 class ResultsModel;
 class StudyConnection;
 class WorkersModel;
+class WorkersPage;
 
 class MainWindow final : public QMainWindow {
     Q_OBJECT
 public:
+    enum class CloseChoice { DrainAndClose, CloseNow, Cancel };
+
     explicit MainWindow(QWidget *parent = nullptr);
     ~MainWindow() override;
 
@@ -33,6 +42,18 @@ public:
     void openStudy(const QString &database);
     void connectTo(const QUrl &url, const QString &adminTokenFile);
     void startLocalAgents(int count);
+    // Re-reads progress, workers, errors and results now (F5).
+    void refreshAll();
+    // True while the embedded coordinator has connected agents and images to give them
+    // (or images they hold): closing now would cut a run short.
+    bool runIsGoing() const;
+    // Asks every connected agent to drain, then closes the window once none is left.
+    void drainAndClose();
+    bool isDrainingToClose() const { return m_drainingToClose; }
+    // Tests answer the close question themselves (default: a message box).
+    void setCloseQuestion(std::function<CloseChoice()> ask) { m_askClose = std::move(ask); }
+    // Writes geometry, state, tab, last study, splitter and column widths to QSettings.
+    void saveSettings();
     void drainSelected();
     void stopSelected();
     // Failed images of the category chosen in the Errors tab (all: every category) back
@@ -46,7 +67,12 @@ public:
     StudyConnection *connection() const { return m_connection; }
     WorkersModel *workersModel() const { return m_workers; }
     ProgressPanel *progressPanel() const { return m_progress; }
-    QTableView *workersView() const { return m_workersView; }
+    QTableView *workersView() const;
+    WorkersPage *workersPage() const { return m_workersPage; }
+    // File > New study… (Ctrl+N): emits newStudyRequested(); the study-creation dialog
+    // connects to it.
+    QAction *newStudyAction() const { return m_newStudy; }
+    QString lastStudy() const { return m_lastStudy; }
     ErrorsModel *errorsModel() const { return m_errors; }
     ResultsModel *resultsModel() const { return m_results; }
     QTableView *errorsView() const { return m_errorsView; }
@@ -54,6 +80,9 @@ public:
     QComboBox *categoryBox() const { return m_category; }
     QTabWidget *tabs() const { return m_tabs; }
     QString lastFailure() const { return m_lastFailure; }
+
+Q_SIGNALS:
+    void newStudyRequested();
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -63,16 +92,18 @@ private:
     void showFailure(const QString &message, bool ask);
     void updateTitle();
     void updateActions();
-    QString selectedAgent(bool *connected, QString *launchId) const;
     QWidget *createErrorsPage();
     QWidget *createResultsPage();
     void retry(const QString &category);
 
+    void restoreSettings();
+    CloseChoice askClose();
+
     StudyConnection *m_connection;
+    WorkersPage *m_workersPage;
     WorkersModel *m_workers;
     ProgressPanel *m_progress;
     QTabWidget *m_tabs;
-    QTableView *m_workersView;
     ErrorsModel *m_errors;
     ResultsModel *m_results;
     QTableView *m_errorsView;
@@ -81,10 +112,13 @@ private:
     QAction *m_retryCategory = nullptr;
     QAction *m_retryAll = nullptr;
     QLabel *m_connectionLabel;
-    QAction *m_startAgents = nullptr;
-    QAction *m_drain = nullptr;
-    QAction *m_stop = nullptr;
+    QAction *m_newStudy = nullptr;
     QString m_lastFailure;
+    QString m_lastStudy;
+    std::function<CloseChoice()> m_askClose;
+    QTimer m_drainWatch;
+    bool m_drainingToClose = false;
+    bool m_closeNow = false;
     bool m_attaching = false;  // a connection the user asked for is being made
     bool m_closing = false;    // the user closes it: no "lost the connection" box
 };

@@ -1,6 +1,14 @@
 #include "ui/progresspanel.h"
 
+#include "ui/datasetprogressmodel.h"
+#include "ui/progressbardelegate.h"
+#include "ui/throughputchart.h"
+
 #include <QFormLayout>
+#include <QHeaderView>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTableView>
 #include <QGroupBox>
 #include <QJsonArray>
 #include <QLabel>
@@ -32,7 +40,9 @@ QLabel *value(QWidget *parent, const char *objectName)
 
 } // namespace
 
-ProgressPanel::ProgressPanel(QWidget *parent) : QWidget(parent)
+ProgressPanel::ProgressPanel(QWidget *parent)
+    : QWidget(parent), m_datasets(new DatasetProgressModel(this)), m_datasetsView(new QTableView), m_chart(new ThroughputChart),
+      m_splitter(new QSplitter(Qt::Vertical))
 {
     auto *layout = new QVBoxLayout(this);
     m_title = value(this, "title");
@@ -71,7 +81,21 @@ ProgressPanel::ProgressPanel(QWidget *parent) : QWidget(parent)
     speedForm->addRow(tr("Images/min:"), m_rate);
     speedForm->addRow(tr("Time left:"), m_eta);
     speedForm->addRow(tr("Agents connected:"), m_agents);
-    row->addWidget(speed);
+    m_moreAgents = new QSpinBox(speed);
+    m_moreAgents->setObjectName(QStringLiteral("moreAgents"));
+    m_moreAgents->setRange(0, 10000);
+    m_moreAgents->setValue(4);
+    m_moreAgents->setPrefix(tr("+"));
+    m_moreAgents->setSuffix(tr(" agents"));
+    m_whatIf = value(speed, "whatIf");
+    m_whatIf->setWordWrap(true);
+    m_whatIf->setToolTip(tr("The measured rate per connected agent times the agents there would be. It assumes the new agents are "
+                            "like the current ones (same hardware, same storage) and that the storage keeps up; the "
+                            "coordinator itself is far from its limit at these rates. Nothing more is modelled."));
+    connect(m_moreAgents, &QSpinBox::valueChanged, this, &ProgressPanel::updateWhatIf);
+    speedForm->addRow(tr("What if:"), m_moreAgents);
+    speedForm->addRow(m_whatIf);
+    row->addWidget(speed, 1);
 
     auto *errors = new QGroupBox(tr("Most frequent errors"), this);
     auto *errorsLayout = new QVBoxLayout(errors);
@@ -82,7 +106,25 @@ ProgressPanel::ProgressPanel(QWidget *parent) : QWidget(parent)
     row->addWidget(errors, 1);
 
     layout->addLayout(row);
-    layout->addStretch(1);
+
+    m_datasetsView->setObjectName(QStringLiteral("datasetsView"));
+    m_datasetsView->setModel(m_datasets);
+    m_datasetsView->setItemDelegateForColumn(DatasetProgressModel::Progress, new ProgressBarDelegate(DatasetProgressModel::FractionRole, m_datasetsView));
+    m_datasetsView->verticalHeader()->hide();
+    m_datasetsView->setAlternatingRowColors(true);
+    m_datasetsView->setSelectionMode(QAbstractItemView::NoSelection);
+    m_datasetsView->setTextElideMode(Qt::ElideLeft);
+    QHeaderView *header = m_datasetsView->horizontalHeader();
+    header->setSectionResizeMode(QHeaderView::ResizeToContents);
+    header->setSectionResizeMode(DatasetProgressModel::Dataset, QHeaderView::Stretch);
+    header->setSectionResizeMode(DatasetProgressModel::Progress, QHeaderView::Interactive);
+    header->resizeSection(DatasetProgressModel::Progress, 180);
+    m_splitter->setObjectName(QStringLiteral("progressSplitter"));
+    m_splitter->addWidget(m_datasetsView);
+    m_splitter->addWidget(m_chart);
+    m_splitter->setStretchFactor(0, 1);
+    m_splitter->setStretchFactor(1, 2);
+    layout->addWidget(m_splitter, 1);
     clear();
 }
 
@@ -94,10 +136,53 @@ void ProgressPanel::clear()
     for (QLabel *l : {m_total, m_pending, m_leased, m_done, m_failed, m_rate, m_eta, m_agents})
         l->setText(QStringLiteral("–"));
     m_errors->setText(tr("none"));
+    m_summary = {};
+    m_datasets->clear();
+    m_chart->clear();
+    updateWhatIf();
+}
+
+void ProgressPanel::setDatasets(const QJsonArray &datasets)
+{
+    m_datasets->update(datasets);
+}
+
+void ProgressPanel::setThroughput(const QJsonObject &throughput)
+{
+    m_chart->setThroughput(throughput);
+}
+
+void ProgressPanel::updateWhatIf()
+{
+    const QLocale locale;
+    const double perMinute = m_summary.value(QStringLiteral("images_per_minute")).toDouble();
+    const int agents = m_summary.value(QStringLiteral("agents")).toInt();
+    const qint64 left = static_cast<qint64>(m_summary.value(QStringLiteral("pending")).toDouble() + m_summary.value(QStringLiteral("leased")).toDouble());
+    const int more = m_moreAgents->value();
+    if (m_summary.isEmpty()) {
+        m_whatIf->setText(QStringLiteral("–"));
+    } else if (left == 0) {
+        m_whatIf->setText(tr("nothing left to segment"));
+    } else if (agents <= 0 || perMinute <= 0) {
+        m_whatIf->setText(tr("needs a measured rate: start agents and let them finish some images"));
+    } else {
+        // Scaled from the rate per current agent: (agents + N) / agents. Nothing else.
+        const double rate = perMinute / agents * (agents + more);
+        const auto seconds = static_cast<qint64>(double(left) * 60.0 / rate);
+        m_whatIf->setText(tr("%1 agents like the current ones: about %2 images/min, %3 left")
+                              .arg(agents + more)
+                              .arg(locale.toString(rate, 'f', 1), duration(seconds)));
+    }
+}
+
+QString ProgressPanel::whatIfText() const
+{
+    return m_whatIf->text();
 }
 
 void ProgressPanel::setSummary(const QJsonObject &s)
 {
+    m_summary = s;
     const QLocale locale;
     auto count = [&](const char *key) { return static_cast<qint64>(s.value(QLatin1StringView(key)).toDouble()); };
     const qint64 total = count("total");
@@ -136,6 +221,7 @@ void ProgressPanel::setSummary(const QJsonObject &s)
         lines << (images == 1 ? tr("%1: 1 image").arg(category) : tr("%1: %2 images").arg(category, locale.toString(images)));
     }
     m_errors->setText(lines.isEmpty() ? tr("none") : lines.join(QLatin1Char('\n')));
+    updateWhatIf();
 }
 
 int ProgressPanel::percent() const

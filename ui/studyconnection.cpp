@@ -10,6 +10,7 @@
 #include "launch/agentlaunchers.h"
 
 #include <QCoreApplication>
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -21,6 +22,7 @@ namespace {
 
 constexpr int kPollMs = 2000;       // re-read even without a "changed" push
 constexpr int kSubscribeMs = 500;   // how often the coordinator may push "changed"
+constexpr int kStatisticsMs = 5000; // per-dataset counts and throughput: at most this often
 
 QString type(const QJsonObject &m)
 {
@@ -188,21 +190,52 @@ void StudyConnection::refresh()
         m_summaryInFlight = true;
         m_client->request(QJsonObject{{QStringLiteral("type"), QStringLiteral("summary")}}, [this](const QJsonObject &r) {
             m_summaryInFlight = false;
-            if (isError(r))
+            if (isError(r)) {
                 fail(tr("progress: %1").arg(errorText(r)));
-            else
+            } else {
+                m_lastSummary = r;
                 Q_EMIT summaryUpdated(r);
+            }
         });
     }
     if (!m_workersInFlight) {
         m_workersInFlight = true;
         m_client->request(QJsonObject{{QStringLiteral("type"), QStringLiteral("workers")}}, [this](const QJsonObject &r) {
             m_workersInFlight = false;
-            if (isError(r))
+            if (isError(r)) {
                 fail(tr("workers: %1").arg(errorText(r)));
-            else
-                Q_EMIT workersUpdated(r.value(QStringLiteral("workers")).toArray(), r.value(QStringLiteral("launched")).toArray());
+            } else {
+                m_lastWorkers = r.value(QStringLiteral("workers")).toArray();
+                Q_EMIT workersUpdated(m_lastWorkers, r.value(QStringLiteral("launched")).toArray());
+            }
         });
+    }
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    if (now - m_statisticsAt < kStatisticsMs)
+        return;
+    m_statisticsAt = now;
+    if (!m_datasetsInFlight) {
+        m_datasetsInFlight = true;
+        m_client->request(QJsonObject{{QStringLiteral("type"), QStringLiteral("datasets")}}, [this](const QJsonObject &r) {
+            m_datasetsInFlight = false;
+            if (isError(r))
+                fail(tr("datasets: %1").arg(errorText(r)));
+            else
+                Q_EMIT datasetsUpdated(r.value(QStringLiteral("datasets")).toArray());
+        });
+    }
+    if (!m_throughputInFlight) {
+        m_throughputInFlight = true;
+        m_client->request(QJsonObject{{QStringLiteral("type"), QStringLiteral("throughput")},
+                                      {QStringLiteral("minutes"), m_throughputMinutes},
+                                      {QStringLiteral("bucket_seconds"), m_throughputBucketSeconds}},
+                          [this](const QJsonObject &r) {
+                              m_throughputInFlight = false;
+                              if (isError(r))
+                                  fail(tr("throughput: %1").arg(errorText(r)));
+                              else
+                                  Q_EMIT throughputUpdated(r);
+                          });
     }
 }
 
@@ -230,7 +263,8 @@ void StudyConnection::onClosed(const QString &reason)
 {
     const bool wasConnected = m_connected;
     m_connected = false;
-    m_summaryInFlight = m_workersInFlight = false;
+    m_summaryInFlight = m_workersInFlight = m_datasetsInFlight = m_throughputInFlight = false;
+    m_statisticsAt = 0;
     m_poll.stop();
     if (!m_refusedAtHello) {
         const QString where = m_client ? m_client->describe() : describe();
@@ -289,6 +323,42 @@ void StudyConnection::launchLocal(int count)
                        {QStringLiteral("name_prefix"), prefix}});
 }
 
+void StudyConnection::launch(QJsonObject request)
+{
+    const QString kind = request.value(QStringLiteral("kind")).toString();
+    const int count = request.value(QStringLiteral("count")).toInt(1);
+    if (!request.contains(QStringLiteral("name_prefix")))
+        request.insert(QStringLiteral("name_prefix"),
+                       QStringLiteral("%1%2-%3").arg(kind).arg(++m_launches).arg(QRandomGenerator::global()->bounded(0x10000), 4, 16, QLatin1Char('0')));
+    request.insert(QStringLiteral("type"), QStringLiteral("launch"));
+    action(kind == QLatin1StringView("ssh")     ? tr("Start %n agent(s) over SSH on %1", nullptr, count).arg(request.value(QStringLiteral("host")).toString())
+           : kind == QLatin1StringView("slurm") ? tr("Submit a Slurm array of %n agent(s)", nullptr, count)
+                                                : tr("Start %n local agent(s)", nullptr, count),
+           request);
+}
+
+int StudyConnection::drainAll()
+{
+    int asked = 0;
+    for (const QJsonValue &v : std::as_const(m_lastWorkers)) {
+        const QJsonObject w = v.toObject();
+        const QString state = w.value(QStringLiteral("state")).toString();
+        if (state == QLatin1StringView("refused") || state == QLatin1StringView("left") || state == QLatin1StringView("draining"))
+            continue;
+        drain(w.value(QStringLiteral("name")).toString());
+        ++asked;
+    }
+    return asked;
+}
+
+void StudyConnection::setThroughputWindow(int minutes, int bucketSeconds)
+{
+    m_throughputMinutes = minutes;
+    m_throughputBucketSeconds = bucketSeconds;
+    m_statisticsAt = 0;
+    refresh();
+}
+
 void StudyConnection::requestPage(const QString &kind, qint64 after, int limit, const QJsonObject &filter, QObject *context,
                                   PageHandler onPage)
 {
@@ -343,7 +413,10 @@ void StudyConnection::close()
 void StudyConnection::teardown()
 {
     m_poll.stop();
-    m_summaryInFlight = m_workersInFlight = false;
+    m_summaryInFlight = m_workersInFlight = m_datasetsInFlight = m_throughputInFlight = false;
+    m_statisticsAt = 0;
+    m_lastWorkers = {};
+    m_lastSummary = {};
     m_heartbeatSeconds = 0;
     if (m_client) {
         // Closing on purpose is not a failure: no closed() handling from here on.

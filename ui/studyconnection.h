@@ -59,6 +59,16 @@ public:
     void stop(const QString &worker);
     void stopLaunched(const QString &launchId);
     void launchLocal(int count);
+    // Any admin "launch" request (kind local, ssh or slurm; see StartAgentsDialog); a name
+    // prefix of this session's own is added when the request has none.
+    void launch(QJsonObject request);
+    // Drains every connected agent in the last workers list; returns how many were asked.
+    int drainAll();
+    // The last workers list the coordinator sent (empty before the first).
+    const QJsonArray &lastWorkers() const { return m_lastWorkers; }
+    const QJsonObject &lastSummary() const { return m_lastSummary; }
+    // Throughput chart span and bucket (default 3 h in 1-minute buckets).
+    void setThroughputWindow(int minutes, int bucketSeconds);
     // Asks for the summary and the workers now (also done on "changed" and every 2 s).
     void refresh();
 
@@ -79,6 +89,10 @@ Q_SIGNALS:
     // The coordinator pushed "changed": results, failures or workers moved.
     void studyChanged();
     void workersUpdated(const QJsonArray &workers, const QJsonArray &launched);
+    // Per-dataset counts ("datasets" reply) and finished images per bucket ("throughput"
+    // reply), re-read at most every kStatisticsMs: the per-dataset count scans the images.
+    void datasetsUpdated(const QJsonArray &datasets);
+    void throughputUpdated(const QJsonObject &throughput);
     void failed(const QString &message);
     // A request the user made (drain, stop, launch) was refused; failed() fires too.
     void actionFailed(const QString &message);
@@ -106,6 +120,13 @@ private:
     bool m_refusedAtHello = false;
     bool m_summaryInFlight = false;
     bool m_workersInFlight = false;
+    bool m_datasetsInFlight = false;
+    bool m_throughputInFlight = false;
+    qint64 m_statisticsAt = 0;  // ms since the epoch of the last datasets/throughput request
+    int m_throughputMinutes = 180;
+    int m_throughputBucketSeconds = 60;
+    QJsonArray m_lastWorkers;
+    QJsonObject m_lastSummary;
     int m_heartbeatSeconds = 0;
     int m_launches = 0;
 };

@@ -3,7 +3,10 @@
 #include <QBrush>
 #include <QColor>
 #include <QDateTime>
+#include <QGuiApplication>
 #include <QHash>
+#include <QLocale>
+#include <QPalette>
 
 #include <algorithm>
 #include <limits>
@@ -22,6 +25,18 @@ QString ago(qint64 seconds)
     if (seconds < 7200)
         return WorkersModel::tr("%1 min ago").arg(seconds / 60);
     return WorkersModel::tr("%1 h ago").arg(seconds / 3600);
+}
+
+// A warm warning tint over the palette's base colour: readable in light and dark themes
+// alike, because the text keeps the palette's own colour and the base shows through.
+QColor stalledColor()
+{
+    const QColor base = QGuiApplication::palette().color(QPalette::Base);
+    const QColor warn(255, 140, 0);
+    constexpr double kMix = 0.35;
+    return QColor::fromRgbF(static_cast<float>(base.redF() * (1 - kMix) + warn.redF() * kMix),
+                            static_cast<float>(base.greenF() * (1 - kMix) + warn.greenF() * kMix),
+                            static_cast<float>(base.blueF() * (1 - kMix) + warn.blueF() * kMix));
 }
 
 } // namespace
@@ -70,6 +85,7 @@ void WorkersModel::update(const QJsonArray &workers, const QJsonArray &launched,
             r.done = old.done;
             r.failed = old.failed;
             r.lastHeartbeatMs = old.lastHeartbeatMs;
+            r.launcher = old.launcher;
         }
         at.insert(name, next.size());
         next.push_back(r);
@@ -84,7 +100,16 @@ void WorkersModel::update(const QJsonArray &workers, const QJsonArray &launched,
         const QString state = w.value(QStringLiteral("state")).toString();
         r.detail = w.value(QStringLiteral("detail")).toString();
         r.state = state == QLatin1StringView("refused") && !r.detail.isEmpty() ? tr("refused: %1").arg(r.detail) : state;
-        r.connected = state != QLatin1StringView("refused");
+        r.connected = state != QLatin1StringView("refused") && state != QLatin1StringView("left");
+        if (state == QLatin1StringView("left")) {
+            // Gone: its last counts and why it left (the coordinator's words).
+            r.state = r.detail.isEmpty() ? tr("left") : tr("left: %1").arg(r.detail);
+            r.host = w.value(QStringLiteral("host")).toString();
+            r.device = w.value(QStringLiteral("device")).toString();
+            r.done = static_cast<qint64>(w.value(QStringLiteral("done")).toDouble());
+            r.failed = static_cast<qint64>(w.value(QStringLiteral("failed")).toDouble());
+            r.lastHeartbeatMs = static_cast<qint64>(w.value(QStringLiteral("last_heartbeat")).toDouble());
+        }
         if (!r.connected)
             continue;
         r.host = w.value(QStringLiteral("host")).toString();
@@ -96,6 +121,22 @@ void WorkersModel::update(const QJsonArray &workers, const QJsonArray &launched,
         r.done = static_cast<qint64>(w.value(QStringLiteral("done")).toDouble());
         r.failed = static_cast<qint64>(w.value(QStringLiteral("failed")).toDouble());
         r.lastHeartbeatMs = static_cast<qint64>(w.value(QStringLiteral("last_heartbeat")).toDouble());
+        const QJsonObject acc = w.value(QStringLiteral("accelerator")).toObject();
+        r.accelerator.clear();
+        r.acceleratorTip.clear();
+        if (!acc.isEmpty()) {
+            const QLocale locale;
+            QStringList parts{acc.value(QStringLiteral("device")).toString()};
+            if (acc.contains(QStringLiteral("memory_used_mib")))
+                parts << tr("%1 / %2 MiB")
+                             .arg(locale.toString(acc.value(QStringLiteral("memory_used_mib")).toDouble(), 'f', 0),
+                                  locale.toString(acc.value(QStringLiteral("memory_total_mib")).toDouble(), 'f', 0));
+            if (acc.contains(QStringLiteral("utilization_percent")))
+                parts << tr("%1% busy").arg(acc.value(QStringLiteral("utilization_percent")).toInt());
+            r.accelerator = parts.join(QStringLiteral(" · "));
+            r.acceleratorTip = tr("%1: memory in use on the whole device (all processes), as nvidia-smi shows it")
+                                   .arg(acc.value(QStringLiteral("name")).toString(acc.value(QStringLiteral("device")).toString()));
+        }
     }
     for (const QJsonValue &v : launched) {
         const QJsonObject l = v.toObject();
@@ -105,6 +146,7 @@ void WorkersModel::update(const QJsonArray &workers, const QJsonArray &launched,
         const bool seen = at.contains(name);
         Row &r = rowFor(name);
         r.launchId = l.value(QStringLiteral("id")).toString();
+        r.launcher = l.value(QStringLiteral("kind")).toString();
         if (!seen) {
             // Not connected (yet, or any more): the launcher's word on it.
             r.state = launchedState(l);
@@ -114,6 +156,8 @@ void WorkersModel::update(const QJsonArray &workers, const QJsonArray &launched,
         }
     }
     for (Row &r : next) {
+        if (r.launcher.isEmpty())
+            r.launcher = tr("external");
         r.ageSeconds = r.lastHeartbeatMs > 0 ? std::max<qint64>(0, (nowMs - r.lastHeartbeatMs) / 1000) : -1;
         r.stalled = r.connected && r.lastHeartbeatMs > 0 && nowMs - r.lastHeartbeatMs > 2LL * interval * 1000;
     }
@@ -183,11 +227,14 @@ QVariant WorkersModel::data(const QModelIndex &index, int role) const
         return r.launchId;
     case Qt::BackgroundRole:
         if (r.stalled)
-            return QBrush(QColor(255, 200, 120));
+            return QBrush(stalledColor());
         return {};
     case Qt::ToolTipRole:
         if (r.stalled)
-            return tr("No heartbeat for %1 s: the agent may be hung or its network gone").arg(r.ageSeconds);
+            return tr("No heartbeat for %1 s (more than two heartbeat intervals): the agent may be hung or its network gone")
+                .arg(r.ageSeconds);
+        if (index.column() == Accelerator && !r.acceleratorTip.isEmpty())
+            return r.acceleratorTip;
         return r.detail.isEmpty() ? QVariant() : QVariant(r.detail);
     case Qt::TextAlignmentRole:
         return index.column() >= ImagesPerSecond && index.column() <= RssMib ? QVariant(Qt::AlignRight | Qt::AlignVCenter) : QVariant();
@@ -195,6 +242,7 @@ QVariant WorkersModel::data(const QModelIndex &index, int role) const
         switch (static_cast<Column>(index.column())) {
         case Name: return r.name;
         case Host: return r.host;
+        case Launcher: return r.launcher;
         case Device: return r.device;
         case State: return r.stalled ? tr("%1 (stalled)").arg(r.state) : r.state;
         // "–": the agent has not sent a heartbeat with its rates yet (or is not connected).
@@ -203,6 +251,8 @@ QVariant WorkersModel::data(const QModelIndex &index, int role) const
         case Done: return r.done;
         case Failed: return r.failed;
         case RssMib: return r.rssMib < 0 ? QStringLiteral("–") : QString::number(r.rssMib, 'f', 0);
+        // "—": no accelerator (a CPU agent) or none reported; never a guessed number.
+        case Accelerator: return r.accelerator.isEmpty() ? QStringLiteral("—") : r.accelerator;
         case LastHeartbeat: return ago(r.ageSeconds);
         case ColumnCount: break;
         }
@@ -219,6 +269,7 @@ QVariant WorkersModel::headerData(int section, Qt::Orientation orientation, int 
     switch (static_cast<Column>(section)) {
     case Name: return tr("Name");
     case Host: return tr("Host");
+    case Launcher: return tr("Launcher");
     case Device: return tr("Device");
     case State: return tr("State");
     case ImagesPerSecond: return tr("Images/s");
@@ -226,6 +277,7 @@ QVariant WorkersModel::headerData(int section, Qt::Orientation orientation, int 
     case Done: return tr("Done");
     case Failed: return tr("Failed");
     case RssMib: return tr("RSS MiB");
+    case Accelerator: return tr("Accelerator");
     case LastHeartbeat: return tr("Last heartbeat");
     case ColumnCount: break;
     }

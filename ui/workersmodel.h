@@ -4,7 +4,11 @@
 // last counts) from "starting" through "working" to "exited". Fed from
 // StudyConnection::workersUpdated; each refresh changes only the rows that changed. A
 // connected agent whose last heartbeat is older than twice the heartbeat interval is
-// flagged stalled (StalledRole, and a highlighted background).
+// flagged stalled (StalledRole, a background derived from the palette, and a tooltip).
+// Agents that left stay listed with why they left (the coordinator remembers them).
+// Launcher says how the agent was started: local, ssh or slurm (launched through this
+// coordinator) or external (a `segscale agent` started elsewhere). Accelerator shows the
+// device's memory and load when the agent reports it (CUDA agents), "—" otherwise.
 
 #include <QAbstractTableModel>
 #include <QJsonArray>
@@ -17,7 +21,7 @@ namespace SegScale::Ui {
 class WorkersModel final : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Name, Host, Device, State, ImagesPerSecond, Held, Done, Failed, RssMib, LastHeartbeat, ColumnCount };
+    enum Column { Name, Host, Launcher, Device, State, ImagesPerSecond, Held, Done, Failed, RssMib, Accelerator, LastHeartbeat, ColumnCount };
     enum Role {
         StalledRole = Qt::UserRole + 1,  // bool
         ConnectedRole,                   // bool: a live session the coordinator can drain or stop
@@ -47,6 +51,9 @@ private:
         QString state;
         QString detail;
         QString launchId;
+        QString launcher;
+        QString accelerator;          // empty: none reported
+        QString acceleratorTip;
         double imagesPerSecond = -1;  // < 0: not reported yet
         qint64 held = 0;
         qint64 done = 0;

@@ -2,6 +2,7 @@
 // asked, a study (embedded) or a `segscale serve` (remote). --screenshot DIR saves each tab
 // as a PNG once the first progress and workers arrived, then quits (docs, tests/ui).
 
+#include "ui/darkpalette.h"
 #include "ui/errorsmodel.h"
 #include "ui/mainwindow.h"
 #include "ui/resultsmodel.h"
@@ -39,6 +40,7 @@ int main(int argc, char *argv[])
         {QStringLiteral("admin-token-file"), QStringLiteral("The admin token for --connect (serve --admin-token-file)."), QStringLiteral("F")},
         {QStringLiteral("agent-program"), QStringLiteral("The segscale executable local agents run (default: next to this one)."), QStringLiteral("PATH")},
         {QStringLiteral("screenshot"), QStringLiteral("Save each tab as DIR/<tab>.png once the study is shown, then quit."), QStringLiteral("DIR")},
+        {QStringLiteral("dark"), QStringLiteral("Use a dark palette whatever the desktop's (also SEGSCALE_STUDIO_DARK=1).")},
     });
     parser.addPositionalArgument(QStringLiteral("STUDY"), QStringLiteral("A study database to open."), QStringLiteral("[STUDY.db]"));
     parser.process(app);
@@ -53,6 +55,11 @@ int main(int argc, char *argv[])
         return 2;
     }
 
+    if (parser.isSet(QStringLiteral("dark")) || qEnvironmentVariableIntValue("SEGSCALE_STUDIO_DARK") == 1) {
+        // Fusion draws every widget from the palette, so a dark one is honoured everywhere.
+        QApplication::setStyle(QStringLiteral("Fusion"));
+        QApplication::setPalette(SegScale::Ui::darkPalette());
+    }
     MainWindow window;
     if (parser.isSet(QStringLiteral("agent-program")))
         window.connection()->setAgentProgram(QFileInfo(parser.value(QStringLiteral("agent-program"))).absoluteFilePath());
@@ -62,9 +69,9 @@ int main(int argc, char *argv[])
         const QString dir = parser.value(QStringLiteral("screenshot"));
         auto state = std::make_shared<int>(0);
         auto shoot = [&window, &err, dir, state](int bit) {
-            if ((*state |= bit) != 15)
+            if ((*state |= bit) != 31)
                 return;
-            *state |= 16;
+            *state |= 64;
             QTimer::singleShot(500, &window, [&window, &err, dir] {
                 for (const QString &path : window.saveScreenshots(dir))
                     err << "saved " << path << '\n';
@@ -76,6 +83,7 @@ int main(int argc, char *argv[])
         QObject::connect(window.connection(), &StudyConnection::workersUpdated, &window, [shoot] { shoot(2); });
         QObject::connect(window.errorsModel(), &KeysetTableModel::pageLoaded, &window, [shoot] { shoot(4); });
         QObject::connect(window.resultsModel(), &KeysetTableModel::pageLoaded, &window, [shoot] { shoot(8); });
+        QObject::connect(window.connection(), &StudyConnection::datasetsUpdated, &window, [shoot] { shoot(16); });
         QObject::connect(window.connection(), &StudyConnection::failed, &window, [&err, &exitCode](const QString &m) {
             err << "segscale-studio: " << m << '\n';
             err.flush();

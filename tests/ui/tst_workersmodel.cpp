@@ -5,6 +5,9 @@
 #include "ui/workersmodel.h"
 
 #include <QAbstractItemModelTester>
+#include <QBrush>
+#include <QGuiApplication>
+#include <QPalette>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QSignalSpy>
@@ -158,6 +161,63 @@ private Q_SLOTS:
         QCOMPARE(unknown.index(0, 0).data(WorkersModel::StalledRole).toBool(), false);
         QCOMPARE(unknown.index(1, 0).data(WorkersModel::StalledRole).toBool(), true);
         QCOMPARE(unknown.index(1, WorkersModel::LastHeartbeat).data().toString(), QStringLiteral("61 s ago"));
+    }
+
+    void launcherAcceleratorAndDeparture()
+    {
+        WorkersModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QJsonObject gpu = worker(QStringLiteral("gpu-1"), 3, 1000);
+        gpu.insert(QStringLiteral("device"), QStringLiteral("cuda:0"));
+        gpu.insert(QStringLiteral("accelerator"), QJsonObject{{QStringLiteral("device"), QStringLiteral("cuda:0")},
+                                                              {QStringLiteral("name"), QStringLiteral("NVIDIA H200")},
+                                                              {QStringLiteral("memory_used_mib"), 2048},
+                                                              {QStringLiteral("memory_total_mib"), 143771},
+                                                              {QStringLiteral("utilization_percent"), 87}});
+        model.update({worker(QStringLiteral("local-1"), 1, 1000), gpu},
+                     {launched(QStringLiteral("1/local:1"), QStringLiteral("local-1"), QStringLiteral("running"))}, kNow);
+        QCOMPARE(cell(model, 0, WorkersModel::Launcher), QStringLiteral("local"));
+        QCOMPARE(cell(model, 1, WorkersModel::Launcher), QStringLiteral("external"));
+        // A CPU agent reports no accelerator: a dash, never a number.
+        QCOMPARE(cell(model, 0, WorkersModel::Accelerator), QStringLiteral("—"));
+        const QString acc = cell(model, 1, WorkersModel::Accelerator);
+        QVERIFY2(acc.startsWith(QStringLiteral("cuda:0 · ")) && acc.contains(QLatin1StringView("MiB")) && acc.endsWith(QLatin1StringView("87% busy")),
+                 qPrintable(acc));
+        QVERIFY(model.index(1, WorkersModel::Accelerator).data(Qt::ToolTipRole).toString().contains(QLatin1StringView("NVIDIA H200")));
+
+        // The GPU agent leaves: its row stays, with why and its last counts; not drainable.
+        QJsonObject left{{QStringLiteral("name"), QStringLiteral("gpu-1")}, {QStringLiteral("state"), QStringLiteral("left")},
+                         {QStringLiteral("detail"), QStringLiteral("drained: finished its images and said goodbye")},
+                         {QStringLiteral("host"), QStringLiteral("node-gpu-1")}, {QStringLiteral("done"), 5}, {QStringLiteral("failed"), 0},
+                         {QStringLiteral("last_heartbeat"), static_cast<double>(kNow - 5000)}};
+        model.update({worker(QStringLiteral("local-1"), 1, 1000), left},
+                     {launched(QStringLiteral("1/local:1"), QStringLiteral("local-1"), QStringLiteral("running"))}, kNow);
+        QCOMPARE(model.rowCount(), 2);
+        QCOMPARE(cell(model, 1, WorkersModel::State), QStringLiteral("left: drained: finished its images and said goodbye"));
+        QCOMPARE(cell(model, 1, WorkersModel::Done), QStringLiteral("5"));
+        QCOMPARE(model.index(1, 0).data(WorkersModel::ConnectedRole).toBool(), false);
+        QCOMPARE(model.index(1, 0).data(WorkersModel::StalledRole).toBool(), false);
+    }
+
+    void stalledColourFollowsThePalette()
+    {
+        const QPalette original = QGuiApplication::palette();
+        WorkersModel model;
+        model.setHeartbeatSeconds(10);
+        model.update({worker(QStringLiteral("silent"), 1, 60'000)}, {}, kNow);
+        QVERIFY(model.index(0, 0).data(WorkersModel::StalledRole).toBool());
+        QVERIFY(model.index(0, 0).data(Qt::ToolTipRole).toString().contains(QLatin1StringView("No heartbeat for 60 s")));
+        for (const QColor &base : {QColor(250, 250, 250), QColor(30, 30, 32)}) {
+            QPalette p = original;
+            p.setColor(QPalette::Base, base);
+            QGuiApplication::setPalette(p);
+            const QColor tint = model.index(0, 0).data(Qt::BackgroundRole).value<QBrush>().color();
+            // A warm tint of the base: as light or dark as the base within a margin, so the
+            // palette's text colour stays readable on it; warmer than it (more red than blue).
+            QVERIFY2(std::abs(tint.lightness() - base.lightness()) < 110, qPrintable(tint.name()));
+            QVERIFY2(tint.red() > tint.blue() + 40, qPrintable(tint.name()));
+        }
+        QGuiApplication::setPalette(original);
     }
 };
 
