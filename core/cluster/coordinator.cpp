@@ -77,6 +77,7 @@ struct Coordinator::Session {
     QHash<qint64, qint64> held;  // image -> lease, as far as this session knows
     qint64 done = 0, failed = 0;
     bool draining = false;
+    bool stopping = false;       // told to stop (not drain) by an admin
     bool checked = false;        // passed the study's check images (or there are none)
     QString refusal;             // why this agent may not work (a failed check)
     QString leaving;             // why the session ends, for the workers list (empty: the connection dropped)
@@ -162,7 +163,9 @@ void Coordinator::disconnectPeer(quint64 session)
         log(QStringLiteral("agent %1 left (%2 images still leased to it)").arg(s->name).arg(s->held.size()));
         // A replaced session is the same agent, still here: nothing to show.
         if (!sessionNamed(s->name)) {
-            const QString why = s->leaving.isEmpty() ? QStringLiteral("the connection dropped without a goodbye") : s->leaving;
+            const QString why = !s->leaving.isEmpty() ? s->leaving
+                                : s->stopping       ? QStringLiteral("stopped by an admin; the images it had not finished go back to pending")
+                                                    : QStringLiteral("the connection dropped without a goodbye");
             m_departed.insert(s->name, QJsonObject{{QStringLiteral("name"), s->name},
                                                    {QStringLiteral("host"), s->host},
                                                    {QStringLiteral("device"), s->device},
@@ -236,8 +239,9 @@ void Coordinator::dispatch(Session &s, const QJsonObject &m)
     else if (t == QLatin1StringView("bye")) {
         release(s, integers(m.value(QStringLiteral("release"))));
         flush();
-        s.leaving = s.draining ? QStringLiteral("drained: finished its images and said goodbye")
-                               : QStringLiteral("said goodbye (no work left, or stopped)");
+        s.leaving = s.stopping   ? QStringLiteral("stopped by an admin; the images it had not finished went back to pending")
+                    : s.draining ? QStringLiteral("drained: finished its images and said goodbye")
+                                 : QStringLiteral("said goodbye: no work left for it");
         s.peer->close(QStringLiteral("bye"));
         disconnectPeer(s.id);
     } else if (s.role == Protocol::Role::Admin)
@@ -706,6 +710,7 @@ void Coordinator::admin(Session &s, const QJsonObject &m)
             return;
         }
         agent->draining = true;
+        agent->stopping = agent->stopping || t == QLatin1StringView("stop");
         agent->peer->send(message(t));
         m_dirty = true;
         reply(s, m, message(QStringLiteral("ok")));

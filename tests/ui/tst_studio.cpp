@@ -254,18 +254,32 @@ private Q_SLOTS:
                 agent.start(cli(), {QStringLiteral("agent"), QStringLiteral("--connect"), url, QStringLiteral("--token-file"),
                                     path(QStringLiteral("agent.token")), QStringLiteral("--name"), QStringLiteral("by-hand-") + how,
                                     QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--stay")});
-                QTRY_VERIFY_WITH_TIMEOUT(window.workersModel()->rowCount() == 1 &&
-                                             window.workersModel()->index(0, WorkersModel::State).data().toString() == QLatin1StringView("working"),
-                                         60000);
-                QCOMPARE(window.workersModel()->index(0, WorkersModel::Name).data().toString(), QStringLiteral("by-hand-") + how);
-                window.workersView()->selectRow(0);
+                // Agents that left before stay listed (with why): this one is the last row.
+                const QString name = QStringLiteral("by-hand-") + how;
+                auto row = [&window, name]() {
+                    for (int r = 0; r < window.workersModel()->rowCount(); ++r)
+                        if (window.workersModel()->index(r, WorkersModel::Name).data().toString() == name)
+                            return r;
+                    return -1;
+                };
+                auto stateOf = [&window, &row]() {
+                    return row() < 0 ? QString() : window.workersModel()->index(row(), WorkersModel::State).data().toString();
+                };
+                QTRY_COMPARE_WITH_TIMEOUT(stateOf(), QStringLiteral("working"), 60000);
+                QCOMPARE(window.workersModel()->index(row(), WorkersModel::Launcher).data().toString(), QStringLiteral("external"));
+                QCOMPARE(window.workersModel()->index(row(), WorkersModel::Accelerator).data().toString(), QStringLiteral("—"));
+                window.workersView()->selectRow(row());
                 if (how == QLatin1StringView("drain"))
                     window.drainSelected();
                 else
                     window.stopSelected();
                 QTRY_VERIFY_WITH_TIMEOUT(agent.state() == QProcess::NotRunning, 30000);
                 QCOMPARE(agent.exitStatus(), QProcess::NormalExit);
-                QTRY_COMPARE_WITH_TIMEOUT(window.workersModel()->rowCount(), 0, 10000);
+                // It stays listed as gone, with the coordinator's reason.
+                QTRY_VERIFY_WITH_TIMEOUT(stateOf().startsWith(QLatin1StringView("left: ")), 10000);
+                QVERIFY2(stateOf().contains(how == QLatin1StringView("drain") ? QLatin1StringView("drained") : QLatin1StringView("stopped")),
+                         qPrintable(stateOf()));
+                QCOMPARE(window.workersModel()->index(row(), 0).data(WorkersModel::ConnectedRole).toBool(), false);
                 QVERIFY2(window.lastFailure().isEmpty(), qPrintable(window.lastFailure()));
             }
 

@@ -4,8 +4,14 @@ if(SEGSCALE_BUILD_GUI)
     segscale_add_test(NAME tst_workersmodel SOURCES ui/tst_workersmodel.cpp LIBS segscale_ui LABELS ui unit TIMEOUT 60)
     # ErrorsModel and ResultsModel paging over a real embedded coordinator and a SQLite
     # study written with JobStore (no model, no agent).
+    # The Progress tab's per-dataset counts and throughput buckets against brute force on a
+    # JobStore-written study, the what-if arithmetic, live leases (no agent, no model).
+    segscale_add_test(NAME tst_progressviews SOURCES ui/tst_progressviews.cpp LIBS segscale_ui LABELS ui integration TIMEOUT 120)
     segscale_add_test(NAME tst_errorsresultsmodels SOURCES ui/tst_errorsresultsmodels.cpp LIBS segscale_ui LABELS ui integration TIMEOUT 120)
     # A real study made with the CLI, an embedded coordinator with one launched local agent
     # (the ESPNet model), then a separate `segscale serve` attached to over WebSocket.
     segscale_add_test(NAME tst_studio SOURCES ui/tst_studio.cpp LIBS segscale_ui LABELS ui integration model TIMEOUT 600)
+    # Settings across two windows, shortcuts, the Start agents dialog's requests, a real
+    # local agent launched from it, and closing during the run: Cancel, then drain and close.
+    segscale_add_test(NAME tst_studiomanners SOURCES ui/tst_studiomanners.cpp LIBS segscale_ui LABELS ui integration model TIMEOUT 600)
 endif()
