@@ -42,7 +42,7 @@ ThroughputChart::ThroughputChart(QWidget *parent) : QWidget(parent), m_parts(new
     m_parts->series->attachAxis(m_parts->count);
     m_parts->view = new QChartView(m_parts->chart, this);
     m_parts->view->setRenderHint(QPainter::Antialiasing);
-    m_parts->view->setMinimumHeight(160);
+    m_parts->view->setMinimumHeight(110);
     layout->addWidget(m_parts->view);
     applyPalette();
     clear();
