@@ -12,6 +12,7 @@
 #include <QElapsedTimer>
 
 #include <algorithm>
+#include <utility>
 
 namespace SegScale::Cluster {
 namespace {
@@ -735,46 +736,82 @@ void Coordinator::admin(Session &s, const QJsonObject &m)
         reply(s, m, QJsonObject{{QStringLiteral("type"), QStringLiteral("launched")},
                                 {QStringLiteral("agents"), m_launch ? m_launch->launched() : QJsonArray{}}});
     } else if (t == QLatin1StringView("datasets")) {
-        auto counts = datasetCounts();
-        reply(s, m, counts ? QJsonObject{{QStringLiteral("type"), QStringLiteral("datasets")}, {QStringLiteral("datasets"), *counts}}
-                           : Protocol::error(QStringLiteral("database"), counts.error().message));
+        datasetsRequest(s, m);
     } else if (t == QLatin1StringView("throughput")) {
-        const qint64 minutes = m.contains(QStringLiteral("minutes")) ? integer(m, "minutes") : 180;
-        const qint64 bucketMs = 1000 * (m.contains(QStringLiteral("bucket_seconds")) ? integer(m, "bucket_seconds") : 60);
-        const qint64 now = m_store->now();
-        auto buckets = Jobs::StudyStatistics(*m_store).finishedPerBucket(now - minutes * 60'000, bucketMs);
-        if (!buckets) {
-            reply(s, m, Protocol::error(QStringLiteral("database"), buckets.error().message));
-            return;
-        }
-        QJsonArray rows;
-        for (const auto &b : *buckets)
-            rows.append(QJsonArray{static_cast<double>(b.startMs), static_cast<double>(b.finished)});
-        reply(s, m, QJsonObject{{QStringLiteral("type"), QStringLiteral("throughput")},
-                                {QStringLiteral("now"), static_cast<double>(now)},
-                                {QStringLiteral("bucket_ms"), static_cast<double>(bucketMs)},
-                                {QStringLiteral("buckets"), rows}});
+        throughputRequest(s, m);
     } else if (t == QLatin1StringView("subscribe")) {
         s.subscribeMs = m.contains(QStringLiteral("interval")) ? static_cast<int>(integer(m, "interval")) : 500;
         reply(s, m, message(QStringLiteral("ok")));
     }
 }
 
-Result<QJsonArray> Coordinator::datasetCounts()
+namespace {
+
+// Reused while younger than 20 times what it cost to make, and at least 2 s.
+bool fresh(qint64 at, qint64 costMs)
 {
-    // One scan of the images table (~0.2 s at 1,000,000 images): served from a cache that
-    // lives 20 times what the last count cost, at least 2 s, so several viewers polling
-    // it keep the coordinator free for the agents.
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    if (m_datasetsAt > 0 && now - m_datasetsAt < std::max<qint64>(2000, 20 * m_datasetsCostMs))
-        return m_datasets;
+    return at > 0 && QDateTime::currentMSecsSinceEpoch() - at < std::max<qint64>(2000, 20 * costMs);
+}
+
+} // namespace
+
+QJsonObject Coordinator::datasetsReply() const
+{
+    return QJsonObject{{QStringLiteral("type"), QStringLiteral("datasets")},
+                       {QStringLiteral("datasets"), m_datasets},
+                       {QStringLiteral("counted_at"), static_cast<double>(m_datasetsAt)}};
+}
+
+void Coordinator::datasetsRequest(Session &s, const QJsonObject &m)
+{
+    // A count that is a little old answers at once; only the very first one is waited for.
+    if (m_datasetsAt > 0)
+        reply(s, m, datasetsReply());
+    else
+        m_countWaiters.append({s.id, m.value(QStringLiteral("id"))});
+    if (!m_counting && !fresh(m_datasetsAt, m_datasetsCostMs))
+        startCount();
+}
+
+void Coordinator::startCount()
+{
+    Jobs::StudyStatistics stats(*m_store);
+    auto datasets = stats.datasets();
+    auto last = datasets ? stats.maxImageId() : Result<qint64>(datasets.error());
+    if (!datasets || !last) {
+        answerCountWaiters(Protocol::error(QStringLiteral("database"), !datasets ? datasets.error().message : last.error().message));
+        return;
+    }
+    m_countPartial = *datasets;
+    m_countNext = 0;
+    m_countLast = *last;
+    m_countCostNs = 0;
+    m_counting = true;
+    QTimer::singleShot(0, this, &Coordinator::countStep);
+}
+
+void Coordinator::countStep()
+{
+    if (!m_counting || !m_store)
+        return;
     QElapsedTimer cost;
     cost.start();
-    auto counts = Jobs::StudyStatistics(*m_store).datasetCounts();
-    if (!counts)
-        return counts.error();
+    // One range of ids, then back to the event loop: leases and results go in between.
+    const qint64 to = std::min(m_countLast, m_countNext + kCountChunk - 1);
+    auto counted = Jobs::StudyStatistics(*m_store).countRange(m_countNext, to, m_countPartial);
+    m_countCostNs += cost.nsecsElapsed();
+    if (!counted) {
+        m_counting = false;
+        answerCountWaiters(Protocol::error(QStringLiteral("database"), counted.error().message));
+        return;
+    }
+    m_countNext = to + 1;
+    if (m_countNext <= m_countLast) {
+        QTimer::singleShot(0, this, &Coordinator::countStep);
+        return;
+    }
     QJsonArray out;
-    for (const auto &c : *counts)
+    for (const auto &c : std::as_const(m_countPartial))
         out.append(QJsonObject{{QStringLiteral("id"), static_cast<double>(c.datasetId)},
                                {QStringLiteral("root"), c.root},
                                {QStringLiteral("storage"), c.storageUrl},
@@ -785,8 +822,51 @@ Result<QJsonArray> Coordinator::datasetCounts()
                                {QStringLiteral("total"), static_cast<double>(c.total())}});
     m_datasets = out;
     m_datasetsAt = QDateTime::currentMSecsSinceEpoch();
-    m_datasetsCostMs = cost.elapsed();
-    return out;
+    m_datasetsCostMs = m_countCostNs / 1'000'000;
+    m_counting = false;
+    answerCountWaiters(datasetsReply());
+}
+
+void Coordinator::answerCountWaiters(const QJsonObject &answer)
+{
+    const auto waiters = std::exchange(m_countWaiters, {});
+    for (const auto &[session, id] : waiters) {
+        auto it = m_sessions.find(session);
+        if (it == m_sessions.end())
+            continue;
+        QJsonObject r = answer;
+        if (!id.isUndefined())
+            r.insert(QStringLiteral("id"), id);
+        (*it)->peer->send(r);
+    }
+}
+
+void Coordinator::throughputRequest(Session &s, const QJsonObject &m)
+{
+    const qint64 minutes = m.contains(QStringLiteral("minutes")) ? integer(m, "minutes") : 180;
+    const qint64 bucketMs = 1000 * (m.contains(QStringLiteral("bucket_seconds")) ? integer(m, "bucket_seconds") : 60);
+    const QString key = QStringLiteral("%1/%2").arg(minutes).arg(bucketMs);
+    if (key != m_throughputKey || !fresh(m_throughputAt, m_throughputCostMs)) {
+        QElapsedTimer cost;
+        cost.start();
+        const qint64 now = m_store->now();
+        auto buckets = Jobs::StudyStatistics(*m_store).finishedPerBucket(now - minutes * 60'000, bucketMs);
+        if (!buckets) {
+            reply(s, m, Protocol::error(QStringLiteral("database"), buckets.error().message));
+            return;
+        }
+        QJsonArray rows;
+        for (const auto &b : *buckets)
+            rows.append(QJsonArray{static_cast<double>(b.startMs), static_cast<double>(b.finished)});
+        m_throughput = QJsonObject{{QStringLiteral("type"), QStringLiteral("throughput")},
+                                   {QStringLiteral("now"), static_cast<double>(now)},
+                                   {QStringLiteral("bucket_ms"), static_cast<double>(bucketMs)},
+                                   {QStringLiteral("buckets"), rows}};
+        m_throughputKey = key;
+        m_throughputAt = QDateTime::currentMSecsSinceEpoch();
+        m_throughputCostMs = cost.elapsed();
+    }
+    reply(s, m, m_throughput);
 }
 
 void Coordinator::drainAll()

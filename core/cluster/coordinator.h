@@ -23,6 +23,7 @@
 #include "cluster/peer.h"
 #include "cluster/protocol.h"
 #include "jobs/jobtypes.h"
+#include "jobs/studystatistics.h"
 #include "jobs/studysettings.h"
 
 #include <QElapsedTimer>
@@ -107,7 +108,13 @@ private:
     void admin(Session &s, const QJsonObject &m);
     QJsonObject summary();
     QJsonArray workers();
-    Result<QJsonArray> datasetCounts();
+    // Per-dataset counts, done in id ranges between other messages (see countStep).
+    void datasetsRequest(Session &s, const QJsonObject &m);
+    void startCount();
+    void countStep();
+    void answerCountWaiters(const QJsonObject &answer);
+    QJsonObject datasetsReply() const;
+    void throughputRequest(Session &s, const QJsonObject &m);
     void refuse(Session &s, const QString &code, const QString &message);
     void reply(Session &s, const QJsonObject &m, QJsonObject answer);
     void sweep();
@@ -135,9 +142,24 @@ private:
     // Agents that left: name -> their last row and why they left (at most kMaxDeparted).
     static constexpr qsizetype kMaxDeparted = 256;
     QHash<QString, QJsonObject> m_departed;
-    QJsonArray m_datasets;        // the last per-dataset count, its time and its cost
+    // The last per-dataset count (its time, what it cost) and the one under way: the
+    // count reads every image, so it runs kCountChunk ids at a time and is reused while
+    // younger than 20 times its cost (at least 2 s).
+    static constexpr qint64 kCountChunk = 25000;
+    QJsonArray m_datasets;
     qint64 m_datasetsAt = 0;
     qint64 m_datasetsCostMs = 0;
+    bool m_counting = false;
+    qint64 m_countNext = 0;
+    qint64 m_countLast = 0;
+    qint64 m_countCostNs = 0;
+    QList<Jobs::StudyStatistics::DatasetCounts> m_countPartial;
+    QList<std::pair<quint64, QJsonValue>> m_countWaiters;  // session, request id
+    // The last throughput reply, for the same span and bucket, reused the same way.
+    QJsonObject m_throughput;
+    QString m_throughputKey;
+    qint64 m_throughputAt = 0;
+    qint64 m_throughputCostMs = 0;
 };
 
 } // namespace SegScale::Cluster

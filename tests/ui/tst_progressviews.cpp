@@ -132,6 +132,27 @@ void TestProgressViews::datasetCountsMatchBruteForce()
     }
     QCOMPARE(expected.size(), 2);
 
+    // Counted in id ranges (as the coordinator does, between other messages): the same.
+    {
+        auto store = Jobs::JobStore::open(m_db);
+        QVERIFY(store.ok());
+        Jobs::StudyStatistics stats(**store);
+        auto counts = stats.datasets();
+        QVERIFY(counts.ok());
+        const qint64 last = *stats.maxImageId();
+        QCOMPARE(last, qint64(kImagesA + kImagesB));
+        for (qint64 from = 0; from <= last; from += 37)
+            QVERIFY(stats.countRange(from, std::min(last, from + 36), *counts).ok());
+        QCOMPARE(counts->size(), 2);
+        for (const auto &c : *counts) {
+            const auto &e = expected.value(c.datasetId);
+            QCOMPARE((std::array<qint64, 4>{c.pending, c.leased, c.done, c.failed}), e);
+        }
+        auto whole = stats.datasetCounts();
+        QVERIFY(whole.ok());
+        QCOMPARE(whole->at(1).done, counts->at(1).done);
+    }
+
     QSignalSpy datasets(m_connection, &StudyConnection::datasetsUpdated);
     m_connection->setThroughputWindow(180, 60);  // asks for both now
     QTRY_VERIFY_WITH_TIMEOUT(!datasets.isEmpty(), 10000);
