@@ -35,7 +35,7 @@ ThroughputChart::ThroughputChart(QWidget *parent) : QWidget(parent), m_parts(new
     m_parts->time->setTitleText(tr("time"));
     m_parts->count = new QValueAxis(m_parts->chart);
     m_parts->count->setLabelFormat(QStringLiteral("%d"));
-    m_parts->count->setTitleText(tr("images / minute"));
+    m_parts->count->setTitleText(tr("images finished / minute"));
     m_parts->chart->addAxis(m_parts->time, Qt::AlignBottom);
     m_parts->chart->addAxis(m_parts->count, Qt::AlignLeft);
     m_parts->series->attachAxis(m_parts->time);
@@ -112,7 +112,8 @@ void ThroughputChart::setThroughput(const QJsonObject &t)
     }
     m_parts->series->replace(points);
     m_parts->time->setRange(QDateTime::fromMSecsSinceEpoch(counts.firstKey()), QDateTime::fromMSecsSinceEpoch(std::max(now, counts.firstKey() + bucketMs)));
-    m_parts->time->setFormat(now - counts.firstKey() > 86'400'000 ? QStringLiteral("dd HH:mm") : QStringLiteral("HH:mm"));
+    const qint64 span = now - counts.firstKey();
+    m_parts->time->setFormat(span > 86'400'000 ? QStringLiteral("dd HH:mm") : span < 600'000 ? QStringLiteral("HH:mm:ss") : QStringLiteral("HH:mm"));
     m_parts->count->setRange(0, std::max(1.0, m_peak * 1.1));
     m_parts->count->applyNiceNumbers();
 }
