@@ -579,10 +579,19 @@ private Q_SLOTS:
         QCOMPARE(byName[str("b1")].value(str("held")).toInt(), 0);
         QCOMPARE(byName[str("b1")].value(str("failed")).toInt(), 1);
         QCOMPARE(byName[str("b1")].value(str("stats")).toObject().value(str("ips")).toDouble(), 1.5);
-        // An agent that says bye leaves the list and hands back what it names.
+        // An agent that says bye hands back what it names and stays listed as gone, with
+        // why and its last counts.
         send(a, msg("bye", {{str("release"), QJsonArray{ai[1].toObject().value(str("image"))}}}));
         QVERIFY(a->closed);
-        QCOMPARE(ask(viewer, msg("workers")).value(str("workers")).toArray().size(), 1);
+        byName.clear();
+        for (const QJsonValue &v : ask(viewer, msg("workers")).value(str("workers")).toArray())
+            byName.insert(v.toObject().value(str("name")).toString(), v.toObject());
+        QCOMPARE(byName.size(), 2);
+        QCOMPARE(byName[str("a1")].value(str("state")).toString(), str("left"));
+        QCOMPARE(byName[str("a1")].value(str("detail")).toString(), str("said goodbye: no work left for it"));
+        QCOMPARE(byName[str("a1")].value(str("done")).toInt(), 1);
+        QCOMPARE(byName[str("b1")].value(str("state")).toString(), str("working"));
+        QCOMPARE(m_coordinator->agentSessions(), 1);
         QCOMPARE(ask(viewer, msg("summary")).value(str("leased")).toInt(), 0);
     }
 
