@@ -99,7 +99,10 @@ void WorkersModel::update(const QJsonArray &workers, const QJsonArray &launched,
         Row &r = rowFor(name);
         const QString state = w.value(QStringLiteral("state")).toString();
         r.detail = w.value(QStringLiteral("detail")).toString();
-        r.state = state == QLatin1StringView("refused") && !r.detail.isEmpty() ? tr("refused: %1").arg(r.detail) : state;
+        // The coordinator's reason may already say "refused: …" (a failed check).
+        r.state = state == QLatin1StringView("refused") && !r.detail.isEmpty()
+                      ? (r.detail.startsWith(QLatin1StringView("refused")) ? r.detail : tr("refused: %1").arg(r.detail))
+                      : state;
         r.connected = state != QLatin1StringView("refused") && state != QLatin1StringView("left");
         if (state == QLatin1StringView("left")) {
             // Gone: its last counts and why it left (the coordinator's words).

@@ -154,7 +154,7 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(watch.count("total"), qint64(kImages), 10000);
         QCOMPARE(watch.count("done"), qint64(0));
 
-        // The toolbar's "Start local agents…" after its dialog said 1.
+        // Start agents… on this machine, one agent (what the dialog sends by default).
         QElapsedTimer timer;
         timer.start();
         window.startLocalAgents(1);

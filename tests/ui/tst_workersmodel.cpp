@@ -134,6 +134,11 @@ private Q_SLOTS:
                      {launched(QStringLiteral("1/local:1"), QStringLiteral("local-1"), QStringLiteral("exited"), 0)}, kNow);
         QCOMPARE(model.rowCount(), 2);
         QCOMPARE(cell(model, 1, WorkersModel::State), QStringLiteral("refused: check images differ"));
+        // The coordinator's own words start with "refused:" already: said once.
+        model.update({QJsonObject{{QStringLiteral("name"), QStringLiteral("odd")}, {QStringLiteral("state"), QStringLiteral("refused")},
+                                  {QStringLiteral("detail"), QStringLiteral("refused: the check images differ on this agent: 91.2% agree")}}},
+                     {launched(QStringLiteral("1/local:1"), QStringLiteral("local-1"), QStringLiteral("exited"), 0)}, kNow);
+        QCOMPARE(cell(model, 1, WorkersModel::State), QStringLiteral("refused: the check images differ on this agent: 91.2% agree"));
         QCOMPARE(model.index(1, 0).data(WorkersModel::StalledRole).toBool(), false);
     }
 
