@@ -58,6 +58,11 @@ constexpr Valid kValid[] = {
     {"drain", Role::Admin, R"({"type":"drain","worker":"a1"})"},
     {"stop", Role::Admin, R"({"type":"stop","worker":"a1"})"},
     {"subscribe", Role::Admin, R"({"type":"subscribe","interval":250})"},
+    {"heartbeat accelerator", Role::Agent,
+     R"({"type":"heartbeat","stats":{"rss_mib":900},"accelerator":{"device":"cuda:0","memory_used_mib":2048,"memory_total_mib":143771}})"},
+    {"datasets", Role::Admin, R"({"type":"datasets","id":4})"},
+    {"throughput", Role::Admin, R"({"type":"throughput","minutes":180,"bucket_seconds":60})"},
+    {"throughput default", Role::Admin, R"({"type":"throughput"})"},
 };
 
 Role roleOf(const char *name)
@@ -192,6 +197,12 @@ private Q_SLOTS:
             {"drain", "worker", 1},
             {"subscribe", "interval", 99},
             {"subscribe", "interval", 60001},
+            {"heartbeat accelerator", "accelerator", QStringLiteral("cuda:0")},
+            {"throughput", "minutes", 0},
+            {"throughput", "minutes", 43201},
+            {"throughput", "bucket_seconds", 0},
+            {"throughput", "bucket_seconds", 86401},
+            {"throughput", "minutes", QStringLiteral("60")},
         };
         for (const auto &w : wrongTypes) {
             const Role role = roleOf(w.message);
