@@ -402,7 +402,7 @@ QStringList MainWindow::saveScreenshots(const QString &dir)
         return written;
     const int current = m_tabs->currentIndex();
     const QStringList names{QStringLiteral("progress.png"), QStringLiteral("workers.png"), QStringLiteral("errors.png"),
-                            QStringLiteral("results.png"), QStringLiteral("tab5.png"), QStringLiteral("tab6.png")};
+                            QStringLiteral("results.png")};
     for (int i = 0; i < m_tabs->count() && i < names.size(); ++i) {
         m_tabs->setCurrentIndex(i);
         QApplication::processEvents();
@@ -411,6 +411,7 @@ QStringList MainWindow::saveScreenshots(const QString &dir)
             written << path;
     }
     m_tabs->setCurrentIndex(current);
+    written += m_workersPage->saveDialogScreenshots(dir);
     return written;
 }
 

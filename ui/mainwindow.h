@@ -61,7 +61,7 @@ public:
     void retryCategory();
     void retryAll();
     // Saves one PNG per tab into dir (progress.png, workers.png, errors.png,
-    // results.png); the paths written.
+    // results.png) and the Start agents dialog's pages; the paths written.
     QStringList saveScreenshots(const QString &dir);
 
     StudyConnection *connection() const { return m_connection; }

@@ -115,7 +115,7 @@ ProgressPanel::ProgressPanel(QWidget *parent)
     m_datasetsView->setSelectionMode(QAbstractItemView::NoSelection);
     m_datasetsView->setTextElideMode(Qt::ElideLeft);
     QHeaderView *header = m_datasetsView->horizontalHeader();
-    header->setSectionResizeMode(QHeaderView::ResizeToContents);
+    header->setSectionResizeMode(QHeaderView::Interactive);  // the counts: fitted on each update
     header->setSectionResizeMode(DatasetProgressModel::Dataset, QHeaderView::Stretch);
     header->setSectionResizeMode(DatasetProgressModel::Progress, QHeaderView::Interactive);
     header->resizeSection(DatasetProgressModel::Progress, 180);
@@ -145,6 +145,9 @@ void ProgressPanel::clear()
 void ProgressPanel::setDatasets(const QJsonArray &datasets)
 {
     m_datasets->update(datasets);
+    // Counts grow digits as a study fills: fit them (a handful of rows, cheap).
+    for (int c = DatasetProgressModel::Total; c < DatasetProgressModel::ColumnCount; ++c)
+        m_datasetsView->resizeColumnToContents(c);
 }
 
 void ProgressPanel::setThroughput(const QJsonObject &throughput)

@@ -54,6 +54,7 @@ QJsonArray agentArgs(const QSpinBox *threads, const QComboBox *device)
 StartAgentsDialog::StartAgentsDialog(QWidget *parent) : QDialog(parent), m_tabs(new QTabWidget(this))
 {
     setWindowTitle(tr("Start agents"));
+    setMinimumWidth(560);
     auto *layout = new QVBoxLayout(this);
     m_tabs->addTab(localPage(), tr("This machine"));
     m_tabs->addTab(sshPage(), tr("SSH host"));
@@ -106,6 +107,10 @@ QWidget *StartAgentsDialog::sshPage()
                             page);
     note->setWordWrap(true);
     form->addRow(note);
+    m_sshWarning = new QLabel(page);
+    m_sshWarning->setWordWrap(true);
+    m_sshWarning->hide();
+    form->addRow(m_sshWarning);
     return page;
 }
 
@@ -142,7 +147,31 @@ QWidget *StartAgentsDialog::slurmPage()
     form->addRow(tr("segscale on the nodes:"), m_slurmProgram);
     form->addRow(tr("Threads each:"), m_slurmThreads);
     form->addRow(tr("Device:"), m_slurmDevice);
+    m_slurmWarning = new QLabel(page);
+    m_slurmWarning->setWordWrap(true);
+    m_slurmWarning->hide();
+    form->addRow(m_slurmWarning);
     return page;
+}
+
+void StartAgentsDialog::setAgentUrl(const QString &url)
+{
+    const QString host = QUrl(url).host();
+    const bool loopback = host == QLatin1StringView("127.0.0.1") || host == QLatin1StringView("localhost") || host == QLatin1StringView("::1");
+    const QString text = loopback ? tr("<b>Agents connect to %1, which only this machine can reach.</b> For agents on other hosts, "
+                                       "serve the study with <code>segscale serve --listen HOST:PORT</code> and attach to it "
+                                       "(File › Connect).")
+                                        .arg(url.toHtmlEscaped())
+                                  : QString();
+    for (QLabel *l : {m_sshWarning, m_slurmWarning}) {
+        l->setText(text);
+        l->setVisible(loopback);
+    }
+}
+
+QString StartAgentsDialog::remoteWarning() const
+{
+    return m_sshWarning->isHidden() ? QString() : m_sshWarning->text();
 }
 
 void StartAgentsDialog::setPage(Page page)

@@ -9,6 +9,7 @@
 #include <QJsonObject>
 
 class QComboBox;
+class QLabel;
 class QLineEdit;
 class QSpinBox;
 class QTabWidget;
@@ -22,6 +23,11 @@ public:
     explicit StartAgentsDialog(QWidget *parent = nullptr);
 
     void setPage(Page page);
+    // Where the agents will connect (the embedded coordinator's ws://127.0.0.1:PORT; empty
+    // for a `segscale serve`, which knows its own). A loopback address gets a warning on
+    // the SSH and Slurm pages: only this machine can reach it.
+    void setAgentUrl(const QString &url);
+    QString remoteWarning() const;
     Page page() const;
     // The request for the page shown, or an empty object with problem() saying why
     // (a missing host, an unreadable template file).
@@ -69,6 +75,8 @@ private:
     QLineEdit *m_slurmProgram = nullptr;
     QSpinBox *m_slurmThreads = nullptr;
     QComboBox *m_slurmDevice = nullptr;
+    QLabel *m_sshWarning = nullptr;
+    QLabel *m_slurmWarning = nullptr;
     mutable QString m_problem;
 };
 

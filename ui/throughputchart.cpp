@@ -35,7 +35,7 @@ ThroughputChart::ThroughputChart(QWidget *parent) : QWidget(parent), m_parts(new
     m_parts->time->setTitleText(tr("time"));
     m_parts->count = new QValueAxis(m_parts->chart);
     m_parts->count->setLabelFormat(QStringLiteral("%d"));
-    m_parts->count->setTitleText(tr("images finished / minute"));
+    m_parts->count->setTitleText(tr("images/min"));
     m_parts->chart->addAxis(m_parts->time, Qt::AlignBottom);
     m_parts->chart->addAxis(m_parts->count, Qt::AlignLeft);
     m_parts->series->attachAxis(m_parts->time);

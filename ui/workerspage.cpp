@@ -5,6 +5,8 @@
 #include "ui/workersmodel.h"
 
 #include <QAction>
+#include <QApplication>
+#include <QDir>
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QJsonArray>
@@ -65,6 +67,7 @@ WorkersPage::WorkersPage(StudyConnection *connection, QWidget *parent)
 void WorkersPage::startAgents()
 {
     StartAgentsDialog dialog(this);
+    dialog.setAgentUrl(m_connection->agentUrl());
     if (dialog.exec() == QDialog::Accepted)
         launch(dialog.request());
 }
@@ -125,6 +128,26 @@ void WorkersPage::stopSelected(bool confirm)
         else
             Q_EMIT failure(tr("Stop %1: it is not connected to the coordinator").arg(s.name));
     }
+}
+
+QStringList WorkersPage::saveDialogScreenshots(const QString &dir)
+{
+    QStringList written;
+    const std::pair<StartAgentsDialog::Page, QString> pages[] = {{StartAgentsDialog::Local, QStringLiteral("start-agents-local.png")},
+                                                                 {StartAgentsDialog::Ssh, QStringLiteral("start-agents-ssh.png")},
+                                                                 {StartAgentsDialog::Slurm, QStringLiteral("start-agents-slurm.png")}};
+    for (const auto &[page, name] : pages) {
+        StartAgentsDialog dialog(this);
+        dialog.setAgentUrl(m_connection->agentUrl());
+        dialog.setPage(page);
+        dialog.show();
+        QApplication::processEvents();
+        const QString path = QDir(dir).filePath(name);
+        if (dialog.grab().save(path))
+            written << path;
+        dialog.close();
+    }
+    return written;
 }
 
 void WorkersPage::updateActions()

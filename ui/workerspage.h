@@ -33,6 +33,8 @@ public:
     // confirm: ask first (the Delete key).
     void stopSelected(bool confirm = false);
     void updateActions();
+    // One PNG per page of the Start agents dialog (start-agents-local.png, -ssh, -slurm).
+    QStringList saveDialogScreenshots(const QString &dir);
 
 Q_SIGNALS:
     // Something the user asked for could not be done; the window shows it.

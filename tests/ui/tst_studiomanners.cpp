@@ -209,6 +209,13 @@ private Q_SLOTS:
         QCOMPARE(slurm.value(QStringLiteral("partition")).toString(), QStringLiteral("gpu"));
         QCOMPARE(slurm.value(QStringLiteral("host")).toString(), QStringLiteral("ssh://login.cluster"));
         QCOMPARE(slurm.value(QStringLiteral("template")).toString(), QStringLiteral("#!/bin/sh\n#SBATCH --gres=gpu:1\n{command}\n"));
+
+        // An embedded study listens on loopback only: the remote pages say so.
+        QVERIFY(dialog.remoteWarning().isEmpty());
+        dialog.setAgentUrl(QStringLiteral("ws://127.0.0.1:4567"));
+        QVERIFY2(dialog.remoteWarning().contains(QLatin1StringView("only this machine can reach")), qPrintable(dialog.remoteWarning()));
+        dialog.setAgentUrl(QString());
+        QVERIFY(dialog.remoteWarning().isEmpty());
     }
 
     void launchedAgentJoinsAndCloseDrainsIt()
