@@ -104,6 +104,8 @@ private:
     void checkImage(Session &s, const QJsonObject &m);
     void checkResult(Session &s, const QJsonObject &m);
     void admin(Session &s, const QJsonObject &m);
+    // audit-sample, audit-mark, audit-marks, audit-summary (Jobs::AuditStore).
+    void audit(Session &s, const QJsonObject &m);
     QJsonObject summary();
     QJsonArray workers() const;
     void refuse(Session &s, const QString &code, const QString &message);
