@@ -2,8 +2,9 @@
 // MainWindow: SegScale Studio's window. File > Open study… runs the study's coordinator
 // in this process (local agents join it on 127.0.0.1); File > Connect… attaches to a
 // `segscale serve` with an admin token. Four tabs watch it: Progress, Workers (start
-// local agents, drain, stop), Errors (failed images by category, retry) and Results (one
-// row per image, one column per class), the last two read page by page. Every failure reaches the status bar; those of something
+// local agents, drain, stop), Errors (ErrorsPage: failed images filtered, details, retry,
+// export), Results (one row per image, one column per class) and Audit (AuditPage: marks
+// on a sample of finished images), the tables read page by page. Every failure reaches the status bar; those of something
 // the user asked for also open a message box.
 
 #include <QMainWindow>
@@ -17,7 +18,9 @@ class QTableView;
 
 namespace SegScale::Ui {
 
+class AuditPage;
 class ErrorsModel;
+class ErrorsPage;
 class ProgressPanel;
 class ResultsModel;
 class StudyConnection;
@@ -40,18 +43,20 @@ public:
     void retryCategory();
     void retryAll();
     // Saves one PNG per tab into dir (progress.png, workers.png, errors.png,
-    // results.png); the paths written.
+    // results.png, audit.png); the paths written.
     QStringList saveScreenshots(const QString &dir);
 
     StudyConnection *connection() const { return m_connection; }
     WorkersModel *workersModel() const { return m_workers; }
     ProgressPanel *progressPanel() const { return m_progress; }
     QTableView *workersView() const { return m_workersView; }
-    ErrorsModel *errorsModel() const { return m_errors; }
+    ErrorsModel *errorsModel() const;
     ResultsModel *resultsModel() const { return m_results; }
-    QTableView *errorsView() const { return m_errorsView; }
+    QTableView *errorsView() const;
     QTableView *resultsView() const { return m_resultsView; }
-    QComboBox *categoryBox() const { return m_category; }
+    QComboBox *categoryBox() const;
+    ErrorsPage *errorsPage() const { return m_errorsPage; }
+    AuditPage *auditPage() const { return m_auditPage; }
     QTabWidget *tabs() const { return m_tabs; }
     QString lastFailure() const { return m_lastFailure; }
 
@@ -64,22 +69,17 @@ private:
     void updateTitle();
     void updateActions();
     QString selectedAgent(bool *connected, QString *launchId) const;
-    QWidget *createErrorsPage();
     QWidget *createResultsPage();
-    void retry(const QString &category);
 
     StudyConnection *m_connection;
     WorkersModel *m_workers;
     ProgressPanel *m_progress;
     QTabWidget *m_tabs;
     QTableView *m_workersView;
-    ErrorsModel *m_errors;
+    ErrorsPage *m_errorsPage;
+    AuditPage *m_auditPage;
     ResultsModel *m_results;
-    QTableView *m_errorsView;
     QTableView *m_resultsView;
-    QComboBox *m_category = nullptr;
-    QAction *m_retryCategory = nullptr;
-    QAction *m_retryAll = nullptr;
     QLabel *m_connectionLabel;
     QAction *m_startAgents = nullptr;
     QAction *m_drain = nullptr;
