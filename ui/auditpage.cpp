@@ -161,6 +161,7 @@ AuditPage::AuditPage(StudyConnection *connection, QWidget *parent)
     connect(m_connection, &StudyConnection::disconnected, this, &AuditPage::updateActions);
     showSelected();
     updateActions();
+    reloadSummary();
 }
 
 void AuditPage::setClasses(const QStringList &classes)
@@ -221,6 +222,7 @@ void AuditPage::draw()
             if (!rows.isEmpty())
                 m_sampleView->selectRow(0);
             m_sampleView->setFocus();
+            reloadSummary();  // names the datasets, and the counts may have moved
             updateActions();
             Q_EMIT statusMessage(tr("%n image(s) drawn from %1 finished", nullptr, static_cast<int>(rows.size()))
                                      .arg(QLocale().toString(static_cast<qint64>(r.value(QStringLiteral("scanned")).toDouble()))));

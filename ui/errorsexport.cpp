@@ -9,7 +9,10 @@
 
 namespace SegScale::Ui {
 
-ErrorsExport::ErrorsExport(StudyConnection *connection, QObject *parent) : QObject(parent), m_connection(connection) {}
+ErrorsExport::ErrorsExport(StudyConnection *connection, QObject *parent)
+    : QObject(parent), m_connection(connection), m_pageRows(Cluster::Protocol::kMaxPageRows)
+{
+}
 
 ErrorsExport::~ErrorsExport()
 {
@@ -64,7 +67,7 @@ void ErrorsExport::requestNext()
     QJsonObject request = m_filter;
     request.insert(QStringLiteral("type"), QStringLiteral("errors"));
     request.insert(QStringLiteral("after"), static_cast<double>(m_next));
-    request.insert(QStringLiteral("limit"), Cluster::Protocol::kMaxPageRows);
+    request.insert(QStringLiteral("limit"), m_pageRows);
     m_connection->ask(
         tr("Export errors to %1").arg(m_path), request, this,
         [this, generation](const QJsonObject &reply) {

@@ -32,6 +32,8 @@ public:
     bool start(const QString &path, const QJsonObject &filter = {});
     void cancel();
     bool isRunning() const { return m_file != nullptr; }
+    // Rows asked for per request (Protocol::kMaxPageRows by default; tests page smaller).
+    void setPageRows(int rows) { m_pageRows = rows; }
 
 Q_SIGNALS:
     void progressed(qint64 rows);
@@ -49,6 +51,7 @@ private:
     std::unique_ptr<Jobs::ErrorsCsv> m_csv;
     qint64 m_next = 0;
     qint64 m_rows = 0;
+    int m_pageRows;
     quint64 m_generation = 0;
 };
 

@@ -205,7 +205,8 @@ void ErrorsPage::setFilter(const QString &category, const QString &worker, qint6
     if (until.isValid())
         m_until->setDateTime(until);
     m_settingFilter = false;
-    applyFilter();
+    m_model->setFilter(filter());
+    updateActions();
 }
 
 void ErrorsPage::applyFilter()
