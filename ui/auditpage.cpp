@@ -90,7 +90,7 @@ AuditPage::AuditPage(StudyConnection *connection, QWidget *parent)
 
     // The picture and the verdict, right of the sample list.
     m_picture->setAlignment(Qt::AlignCenter);
-    m_picture->setMinimumSize(320, 240);
+    m_picture->setMinimumSize(160, 120);
     m_picture->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Ignored);
     m_picture->setWordWrap(true);
     m_imageStack->addWidget(m_picture);
@@ -125,9 +125,14 @@ AuditPage::AuditPage(StudyConnection *connection, QWidget *parent)
     imageLayout->addWidget(m_note);
     imageLayout->addLayout(buttons);
 
+    // The verdict columns stay in sight; names and roots elide in the middle.
     QHeaderView *header = m_sampleView->horizontalHeader();
-    header->setSectionResizeMode(QHeaderView::ResizeToContents);
+    header->setSectionResizeMode(QHeaderView::Interactive);
     header->setStretchLastSection(true);
+    header->resizeSection(AuditSampleModel::Image, 180);
+    header->setSectionResizeMode(AuditSampleModel::Share, QHeaderView::ResizeToContents);
+    header->setSectionResizeMode(AuditSampleModel::Mark, QHeaderView::ResizeToContents);
+    header->resizeSection(AuditSampleModel::Dataset, 100);
     m_sampleView->setTextElideMode(Qt::ElideMiddle);
     auto *middle = new QSplitter(Qt::Horizontal);
     middle->addWidget(m_sampleView);
@@ -210,13 +215,15 @@ void AuditPage::draw()
         }
         request.insert(QStringLiteral("class"), m_class->currentIndex());
     }
+    const QString className = m_class->currentText();
     m_drawing = true;
     updateActions();
     m_progress->setText(tr("Drawing…"));
     m_connection->ask(
         tr("Draw an audit sample"), request, this,
-        [this](const QJsonObject &r) {
+        [this, className](const QJsonObject &r) {
             m_drawing = false;
+            m_drawnClass = className;
             const QJsonArray rows = r.value(QStringLiteral("rows")).toArray();
             m_sample->setRows(rows);
             if (!rows.isEmpty())
@@ -316,7 +323,7 @@ void AuditPage::showSelected()
     } else {
         QString caption = row.value(QStringLiteral("location")).toString();
         if (row.contains(QStringLiteral("share")))
-            caption += tr("\n%1: %2 %").arg(m_class->currentText(), QLocale().toString(row.value(QStringLiteral("share")).toDouble() * 100.0, 'f', 2));
+            caption += tr("\n%1: %2 %").arg(m_drawnClass, QLocale().toString(row.value(QStringLiteral("share")).toDouble() * 100.0, 'f', 2));
         if (!mark.isEmpty())
             caption += tr("\n%1 by %2").arg(mark.value(QStringLiteral("verdict")).toString(), mark.value(QStringLiteral("marked_by")).toString());
         m_caption->setText(caption);

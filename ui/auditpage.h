@@ -91,6 +91,7 @@ private:
     QAction *m_flag;
     QAction *m_clear;
     ImageShower m_show;
+    QString m_drawnClass;  // the class of the extremes sample shown
     bool m_drawing = false;
 };
 

@@ -14,7 +14,7 @@ namespace SegScale::Ui {
 class AuditSampleModel final : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Image, Dataset, Share, Mark, Note, ColumnCount };
+    enum Column { Image, Share, Mark, Dataset, Note, ColumnCount };
     // Qt::UserRole: the image id; RowRole: the row as sent (image, dataset, location,
     // label, overlay, share, group, mark).
     enum Role { RowRole = Qt::UserRole + 1 };
