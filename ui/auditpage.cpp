@@ -280,18 +280,27 @@ void AuditPage::mark(const QString &verdict)
                               m_sampleView->selectRow(row + 1);
                           else
                               showSelected();
-                          reloadSummary();
+                          reloadSummary(false);
                           Q_EMIT marked(image);
                       });
 }
 
-void AuditPage::reloadSummary()
+void AuditPage::reloadSummary(bool countFinished)
 {
     if (!m_connection->isConnected())
         return;
-    m_connection->ask(tr("Audit summary"), QJsonObject{{QStringLiteral("type"), QStringLiteral("audit-summary")}}, this,
+    m_connection->ask(tr("Audit summary"),
+                      QJsonObject{{QStringLiteral("type"), QStringLiteral("audit-summary")}, {QStringLiteral("finished"), countFinished}}, this,
                       [this](const QJsonObject &r) {
-                          const QJsonArray rows = r.value(QStringLiteral("datasets")).toArray();
+                          QJsonArray rows = r.value(QStringLiteral("datasets")).toArray();
+                          // Not counted this time: the last count stands.
+                          for (qsizetype i = 0; i < rows.size(); ++i) {
+                              QJsonObject row = rows[i].toObject();
+                              if (!row.contains(QStringLiteral("finished"))) {
+                                  row.insert(QStringLiteral("finished"), m_quality->finishedOf(static_cast<qint64>(row.value(QStringLiteral("dataset")).toDouble())));
+                                  rows[i] = row;
+                              }
+                          }
                           m_quality->setRows(rows);
                           QHash<qint64, QString> names;
                           for (const auto &v : rows) {

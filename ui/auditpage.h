@@ -50,7 +50,9 @@ public:
     void accept();
     void flag();
     void clearMark();
-    void reloadSummary();
+    // The per-dataset table; countFinished false re-reads the marks only (after a mark:
+    // counting a million finished images each time would hold up the coordinator).
+    void reloadSummary(bool countFinished = true);
     void clear();
 
     AuditSampleModel *sampleModel() const { return m_sample; }

@@ -24,6 +24,14 @@ void AuditQualityModel::setRows(const QJsonArray &rows)
     endResetModel();
 }
 
+QJsonValue AuditQualityModel::finishedOf(qint64 dataset) const
+{
+    for (const QJsonObject &r : m_rows)
+        if (static_cast<qint64>(r.value(QStringLiteral("dataset")).toDouble()) == dataset)
+            return r.value(QStringLiteral("finished"));
+    return QJsonValue::Null;
+}
+
 int AuditQualityModel::rowCount(const QModelIndex &parent) const
 {
     return parent.isValid() ? 0 : static_cast<int>(m_rows.size());
@@ -50,7 +58,7 @@ QVariant AuditQualityModel::data(const QModelIndex &index, int role) const
     switch (index.column()) {
     case Dataset: return v.toString();
     case Rate: return v.isDouble() ? QLocale().toString(v.toDouble() * 100.0, 'f', 1) + QStringLiteral(" %") : tr("—");
-    default: return QLocale().toString(static_cast<qint64>(v.toDouble()));
+    default: return v.isDouble() ? QLocale().toString(static_cast<qint64>(v.toDouble())) : tr("—");
     }
 }
 

@@ -20,6 +20,8 @@ public:
     // Replaces the rows; rows of the same datasets in the same order only change values.
     void setRows(const QJsonArray &rows);
     void clear() { setRows({}); }
+    // The finished count shown for a dataset (null when unknown).
+    QJsonValue finishedOf(qint64 dataset) const;
 
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;

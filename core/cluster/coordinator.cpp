@@ -797,7 +797,7 @@ void Coordinator::audit(Session &s, const QJsonObject &m)
             out.insert(QString::number(it.key()), markJson(*it));
         reply(s, m, QJsonObject{{QStringLiteral("type"), t}, {QStringLiteral("marks"), out}});
     } else if (t == QLatin1StringView("audit-summary")) {
-        auto quality = Jobs::AuditStore(*m_store).quality();
+        auto quality = Jobs::AuditStore(*m_store).quality(m.value(QStringLiteral("finished")).toBool(true));
         if (!quality) {
             reply(s, m, Protocol::error(QStringLiteral("database"), quality.error().message));
             return;
@@ -806,7 +806,7 @@ void Coordinator::audit(Session &s, const QJsonObject &m)
         for (const auto &q : *quality) {
             QJsonObject row{{QStringLiteral("dataset"), static_cast<double>(q.datasetId)},
                             {QStringLiteral("root"), q.root},
-                            {QStringLiteral("finished"), static_cast<double>(q.finished)},
+                            {QStringLiteral("finished"), q.finished >= 0 ? QJsonValue(static_cast<double>(q.finished)) : QJsonValue()},
                             {QStringLiteral("marked"), static_cast<double>(q.marked())},
                             {QStringLiteral("accepted"), static_cast<double>(q.accepted)},
                             {QStringLiteral("flagged"), static_cast<double>(q.flagged)}};

@@ -109,6 +109,7 @@ constexpr Field kAuditMark[] = {
     {"by", Kind::String, false, 0, kShortText},
 };
 constexpr Field kAuditMarks[] = {{"images", Kind::IntArray, true, 0, Protocol::kMaxPageRows}};
+constexpr Field kAuditSummary[] = {{"finished", Kind::Bool, false}};  // false: marks only (fast)
 constexpr Field kWorker[] = {{"worker", Kind::String, true, 0, kShortText}};
 constexpr Field kLaunch[] = {
     {"kind", Kind::String, true, 0, 16},
@@ -145,7 +146,7 @@ constexpr Schema kSchemas[] = {
     {"audit-sample", R::Admin, kAuditSample},
     {"audit-mark", R::Admin, kAuditMark},
     {"audit-marks", R::Admin, kAuditMarks},
-    {"audit-summary", R::Admin, {}},
+    {"audit-summary", R::Admin, kAuditSummary},
     {"drain", R::Admin, kWorker},
     {"stop", R::Admin, kWorker},
     {"subscribe", R::Admin, kSubscribe},

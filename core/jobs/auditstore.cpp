@@ -198,12 +198,13 @@ Result<QHash<qint64, AuditMark>> AuditStore::marks(const QList<qint64> &imageIds
     return out;
 }
 
-Result<QList<AuditQuality>> AuditStore::quality()
+Result<QList<AuditQuality>> AuditStore::quality(bool countFinished)
 {
     QSqlDatabase db = m_store.database();
     QSqlQuery q(db);
-    if (!q.exec(QStringLiteral("SELECT d.id, d.root, (SELECT COUNT(*) FROM images i WHERE i.dataset_id = d.id AND i.state = 2) "
-                               "FROM datasets d ORDER BY d.id")))
+    if (!q.exec(countFinished ? QStringLiteral("SELECT d.id, d.root, (SELECT COUNT(*) FROM images i WHERE i.dataset_id = d.id AND i.state = 2) "
+                                               "FROM datasets d ORDER BY d.id")
+                              : QStringLiteral("SELECT d.id, d.root, -1 FROM datasets d ORDER BY d.id")))
         return queryError(q, QStringLiteral("reading datasets"));
     QList<AuditQuality> out;
     QHash<qint64, qsizetype> index;

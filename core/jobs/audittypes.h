@@ -55,7 +55,7 @@ struct AuditItem {
 struct AuditQuality {
     qint64 datasetId = 0;
     QString root;
-    qint64 finished = 0;  // done images (the population the samples are drawn from)
+    qint64 finished = 0;  // done images (the population the samples are drawn from); -1: not counted
     qint64 accepted = 0;
     qint64 flagged = 0;
     qint64 marked() const { return accepted + flagged; }

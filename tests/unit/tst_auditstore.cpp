@@ -213,6 +213,12 @@ private Q_SLOTS:
         QCOMPARE(q->at(1).marked(), 3);
         QCOMPARE(*q->at(1).rate(), 2.0 / 3.0);
 
+        // Marks only (what the Audit tab asks after each mark): no count of finished images.
+        auto fast = audit.quality(false);
+        QCOMPARE(fast->at(0).finished, -1);
+        QCOMPARE(fast->at(0).accepted, 2);
+        QCOMPARE(fast->at(1).flagged, 1);
+
         // A sample shows the marks of its images.
         auto items = audit.items({{2, m_study.datasetA, 0, AuditItem::Group::None}});
         QCOMPARE(items->size(), 1);
