@@ -17,6 +17,7 @@
 #include <QLocale>
 #include <QPixmap>
 #include <QPushButton>
+#include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStackedLayout>
@@ -154,6 +155,14 @@ AuditPage::AuditPage(StudyConnection *connection, QWidget *parent)
     vertical->setStretchFactor(1, 1);
     layout->addWidget(vertical, 1);
 
+    // The last sample's settings come back (the same seed draws the same images).
+    QSettings settings;
+    m_mode->setCurrentIndex(std::max(0, m_mode->findData(settings.value(QStringLiteral("audit/mode")).toString())));
+    m_class->setEnabled(m_mode->currentData().toString() == QLatin1StringView("extremes"));
+    m_k->setValue(settings.value(QStringLiteral("audit/k"), 20).toInt());
+    m_seed->setValue(settings.value(QStringLiteral("audit/seed"), 1).toInt());
+    m_savedClass = settings.value(QStringLiteral("audit/class")).toString();
+
     connect(m_mode, &QComboBox::currentIndexChanged, this,
             [this] { m_class->setEnabled(m_mode->currentData().toString() == QLatin1StringView("extremes")); });
     connect(m_draw, &QPushButton::clicked, this, &AuditPage::draw);
@@ -181,6 +190,8 @@ void AuditPage::setClasses(const QStringList &classes)
     m_class->addItems(classes);
     if (current >= 0 && current < classes.size())
         m_class->setCurrentIndex(current);
+    else if (classes.contains(m_savedClass))
+        m_class->setCurrentIndex(static_cast<int>(classes.indexOf(m_savedClass)));
 }
 
 void AuditPage::setImageViewer(QWidget *viewer, ImageShower show)
@@ -216,6 +227,12 @@ void AuditPage::draw()
         request.insert(QStringLiteral("class"), m_class->currentIndex());
     }
     const QString className = m_class->currentText();
+    QSettings settings;
+    settings.setValue(QStringLiteral("audit/mode"), mode);
+    settings.setValue(QStringLiteral("audit/k"), m_k->value());
+    settings.setValue(QStringLiteral("audit/seed"), m_seed->value());
+    if (!className.isEmpty())
+        settings.setValue(QStringLiteral("audit/class"), className);
     m_drawing = true;
     updateActions();
     m_progress->setText(tr("Drawing…"));

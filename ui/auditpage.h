@@ -59,6 +59,7 @@ public:
     AuditQualityModel *qualityModel() const { return m_quality; }
     QTableView *sampleView() const { return m_sampleView; }
     QLineEdit *noteEdit() const { return m_note; }
+    QSpinBox *seedBox() const { return m_seed; }
     QAction *acceptAction() const { return m_accept; }
     QAction *flagAction() const { return m_flag; }
 
@@ -94,6 +95,7 @@ private:
     QAction *m_clear;
     ImageShower m_show;
     QString m_drawnClass;  // the class of the extremes sample shown
+    QString m_savedClass;  // the class of the last session, chosen once the classes are known
     bool m_drawing = false;
 };
 

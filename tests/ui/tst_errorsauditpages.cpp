@@ -25,6 +25,7 @@
 #include <QLineEdit>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QSqlQuery>
 #include <QStandardPaths>
 #include <QTabWidget>
@@ -318,6 +319,8 @@ void TestErrorsAuditPages::marksSurviveReopeningTheStudy()
     m_connection->close();
     open();
     AuditPage page(m_connection);
+    // And the sample's settings came back (QSettings): the same draw is one click away.
+    QCOMPARE(page.seedBox()->value(), 3);
     QAbstractItemModelTester tester(page.sampleModel(), QAbstractItemModelTester::FailureReportingMode::QtTest);
     QSignalSpy drawn(&page, &AuditPage::sampleDrawn);
     page.drawSample(QStringLiteral("random"), 5, 3);
