@@ -748,6 +748,8 @@ QJsonObject markJson(const Jobs::AuditMark &mark)
                        {QStringLiteral("marked_by"), mark.markedBy}};
 }
 
+constexpr qint64 kMaxAuditRows = 10000;  // ~2 MB of reply
+
 // A draw in progress: the results are read a page at a time between other messages.
 struct AuditDraw : std::enable_shared_from_this<AuditDraw> {
     explicit AuditDraw(const Jobs::AuditSampleParams &p) : sampler(p) {}
@@ -836,6 +838,20 @@ void Coordinator::audit(Session &s, const QJsonObject &m)
                 reply(s, m, Protocol::error(QStringLiteral("malformed"), QStringLiteral("class %1 is not one of the study's %2 classes")
                                                                               .arg(params.classIndex)
                                                                               .arg(m_settings.classNames().size())));
+                return;
+            }
+        }
+        if (params.mode == Jobs::AuditMode::PerDataset) {
+            // One reply carries the sample: keep it to a size every client reads.
+            auto datasets = Jobs::ErrorLog(*m_store).datasets();
+            const qint64 most = datasets ? static_cast<qint64>(datasets->size()) * params.k : 0;
+            if (most > kMaxAuditRows) {
+                reply(s, m, Protocol::error(QStringLiteral("malformed"), QStringLiteral("%1 per dataset over %2 datasets is up to %3 images; "
+                                                                                        "ask for at most %4 in all")
+                                                                              .arg(params.k)
+                                                                              .arg(datasets->size())
+                                                                              .arg(most)
+                                                                              .arg(kMaxAuditRows)));
                 return;
             }
         }
