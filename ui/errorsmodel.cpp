@@ -35,8 +35,18 @@ QStringList ErrorsModel::categories()
 
 void ErrorsModel::setCategory(const QString &category)
 {
-    m_category = category;
-    pager()->setFilter(category.isEmpty() ? QJsonObject{} : QJsonObject{{QStringLiteral("category"), category}});
+    QJsonObject f = pager()->filter();
+    if (category.isEmpty())
+        f.remove(QStringLiteral("category"));
+    else
+        f.insert(QStringLiteral("category"), category);
+    setFilter(f);
+}
+
+void ErrorsModel::setFilter(const QJsonObject &filter)
+{
+    m_category = filter.value(QStringLiteral("category")).toString();
+    pager()->setFilter(filter);
     reload();
 }
 
@@ -52,6 +62,8 @@ QVariant ErrorsModel::data(const QModelIndex &index, int role) const
     const QJsonObject &r = row(index.row());
     if (role == Qt::UserRole)
         return static_cast<qint64>(r.value(QStringLiteral("image")).toDouble());
+    if (role == RowRole)
+        return r;
     if (role == Qt::ToolTipRole && (index.column() == Image || index.column() == Message))
         return r.value(index.column() == Image ? QStringLiteral("location") : QStringLiteral("message")).toString();
     if (role != Qt::DisplayRole)

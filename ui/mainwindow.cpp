@@ -1,7 +1,9 @@
 #include "ui/mainwindow.h"
 
+#include "ui/auditpage.h"
 #include "ui/connectdialog.h"
 #include "ui/errorsmodel.h"
+#include "ui/errorspage.h"
 #include "ui/progresspanel.h"
 #include "ui/resultsmodel.h"
 #include "ui/studyconnection.h"
@@ -35,7 +37,7 @@ namespace SegScale::Ui {
 MainWindow::MainWindow(QWidget *parent)
     : QMainWindow(parent), m_connection(new StudyConnection(this)), m_workersPage(new WorkersPage(m_connection)),
       m_workers(m_workersPage->model()), m_progress(new ProgressPanel), m_tabs(new QTabWidget(this)),
-      m_errors(new ErrorsModel(m_connection, this)), m_results(new ResultsModel(m_connection, this)), m_errorsView(new QTableView),
+      m_errorsPage(new ErrorsPage(m_connection)), m_auditPage(new AuditPage(m_connection)), m_results(new ResultsModel(m_connection, this)),
       m_resultsView(new QTableView), m_connectionLabel(new QLabel(this))
 {
     setWindowTitle(tr("SegScale Studio"));
@@ -44,8 +46,13 @@ MainWindow::MainWindow(QWidget *parent)
     m_tabs->addTab(m_workersPage, tr("&Workers"));
     connect(m_workersPage, &WorkersPage::failure, this, [this](const QString &m) { showFailure(m, true); });
     connect(m_workersPage, &WorkersPage::status, this, [this](const QString &m) { statusBar()->showMessage(m, 5000); });
-    m_tabs->addTab(createErrorsPage(), tr("&Errors"));
+    m_tabs->addTab(m_errorsPage, tr("&Errors"));
     m_tabs->addTab(createResultsPage(), tr("&Results"));
+    m_tabs->addTab(m_auditPage, tr("&Audit"));
+    const auto showStatus = [this](const QString &message) { statusBar()->showMessage(message, 10000); };
+    connect(m_errorsPage, &ErrorsPage::statusMessage, this, showStatus);
+    connect(m_auditPage, &AuditPage::statusMessage, this, showStatus);
+    connect(m_errorsPage, &ErrorsPage::failed, this, [this](const QString &message) { showFailure(message, true); });
     setCentralWidget(m_tabs);
 
     statusBar()->addPermanentWidget(m_connectionLabel);
@@ -64,7 +71,7 @@ MainWindow::MainWindow(QWidget *parent)
                                           : QString());
         updateTitle();
         updateActions();
-        m_errors->reload();
+        m_errorsPage->reload();
         m_results->reload();
     });
     connect(m_connection, &StudyConnection::summaryUpdated, this, [this](const QJsonObject &s) {
@@ -73,11 +80,12 @@ MainWindow::MainWindow(QWidget *parent)
         for (const auto &c : s.value(QStringLiteral("classes")).toArray())
             classes << c.toString();
         m_results->setClasses(classes);
+        m_auditPage->setClasses(classes);
         updateTitle();
     });
     // New results and failures show up at the top only: a user who scrolled down stays put.
     connect(m_connection, &StudyConnection::studyChanged, this, [this] {
-        m_errors->refreshTop();
+        m_errorsPage->refreshTop();
         m_results->refreshTop();
     });
     connect(m_connection, &StudyConnection::datasetsUpdated, m_progress, &ProgressPanel::setDatasets);
@@ -133,7 +141,7 @@ void MainWindow::restoreSettings()
     m_lastStudy = settings.value(QStringLiteral("lastStudy")).toString();
     m_progress->splitter()->restoreState(settings.value(QStringLiteral("progress/splitter")).toByteArray());
     m_workersPage->view()->horizontalHeader()->restoreState(settings.value(QStringLiteral("workers/columns")).toByteArray());
-    m_errorsView->horizontalHeader()->restoreState(settings.value(QStringLiteral("errors/columns")).toByteArray());
+    errorsView()->horizontalHeader()->restoreState(settings.value(QStringLiteral("errors/columns")).toByteArray());
 }
 
 void MainWindow::saveSettings()
@@ -146,7 +154,7 @@ void MainWindow::saveSettings()
         settings.setValue(QStringLiteral("lastStudy"), m_lastStudy);
     settings.setValue(QStringLiteral("progress/splitter"), m_progress->splitter()->saveState());
     settings.setValue(QStringLiteral("workers/columns"), m_workersPage->view()->horizontalHeader()->saveState());
-    settings.setValue(QStringLiteral("errors/columns"), m_errorsView->horizontalHeader()->saveState());
+    settings.setValue(QStringLiteral("errors/columns"), errorsView()->horizontalHeader()->saveState());
 }
 
 MainWindow::~MainWindow() = default;
@@ -166,47 +174,6 @@ QTableView *setUpTable(QTableView *view)
 }
 
 } // namespace
-
-QWidget *MainWindow::createErrorsPage()
-{
-    auto *page = new QWidget;
-    auto *layout = new QVBoxLayout(page);
-    layout->setContentsMargins(0, 0, 0, 0);
-    auto *toolbar = new QToolBar(page);
-    toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
-    toolbar->addWidget(new QLabel(tr("Category: "), toolbar));
-    m_category = new QComboBox(toolbar);
-    m_category->addItem(tr("all"), QString());
-    for (const QString &c : ErrorsModel::categories())
-        m_category->addItem(c, c);
-    toolbar->addWidget(m_category);
-    connect(m_category, &QComboBox::currentIndexChanged, this, [this] {
-        m_errors->setCategory(m_category->currentData().toString());
-        updateActions();
-    });
-    toolbar->addSeparator();
-    m_retryCategory = toolbar->addAction(tr("Retry this category"), this, &MainWindow::retryCategory);
-    m_retryCategory->setToolTip(tr("The failed images of the chosen category go back to pending"));
-    m_retryAll = toolbar->addAction(tr("Retry all failed"), this, &MainWindow::retryAll);
-    m_retryAll->setToolTip(tr("Every failed image goes back to pending"));
-    toolbar->addSeparator();
-    toolbar->addAction(tr("Reload"), m_errors, &KeysetTableModel::reload);
-    layout->addWidget(toolbar);
-    m_errorsView->setModel(m_errors);
-    setUpTable(m_errorsView);
-    QHeaderView *header = m_errorsView->horizontalHeader();
-    header->setSectionResizeMode(QHeaderView::Interactive);
-    header->setStretchLastSection(false);
-    // The message (what went wrong) takes what is left, not the date at the end; the
-    // image keeps a width people can change; the short columns fit their contents.
-    header->resizeSection(ErrorsModel::Image, 280);
-    header->setSectionResizeMode(ErrorsModel::Category, QHeaderView::ResizeToContents);
-    header->setSectionResizeMode(ErrorsModel::Worker, QHeaderView::ResizeToContents);
-    header->setSectionResizeMode(ErrorsModel::When, QHeaderView::ResizeToContents);
-    header->setSectionResizeMode(ErrorsModel::Message, QHeaderView::Stretch);
-    layout->addWidget(m_errorsView);
-    return page;
-}
 
 QWidget *MainWindow::createResultsPage()
 {
@@ -229,24 +196,29 @@ QWidget *MainWindow::createResultsPage()
     return page;
 }
 
+ErrorsModel *MainWindow::errorsModel() const
+{
+    return m_errorsPage->model();
+}
+
+QTableView *MainWindow::errorsView() const
+{
+    return m_errorsPage->view();
+}
+
+QComboBox *MainWindow::categoryBox() const
+{
+    return m_errorsPage->categoryBox();
+}
+
 void MainWindow::retryCategory()
 {
-    retry(m_category->currentData().toString());
+    m_errorsPage->retryCategory();
 }
 
 void MainWindow::retryAll()
 {
-    retry({});
-}
-
-void MainWindow::retry(const QString &category)
-{
-    m_connection->retry(category, this, [this, category](qint64 count) {
-        statusBar()->showMessage(category.isEmpty() ? tr("%n failed image(s) back to pending", nullptr, static_cast<int>(count))
-                                                    : tr("%n %1 failure(s) back to pending", nullptr, static_cast<int>(count)).arg(category),
-                                 10000);
-        m_errors->reload();
-    });
+    m_errorsPage->retryAll();
 }
 
 void MainWindow::createMenus()
@@ -317,13 +289,14 @@ void MainWindow::refreshAll()
         return;
     }
     m_connection->refresh();
-    m_errors->reload();
+    m_errorsPage->reload();
     m_results->reload();
 }
 
 void MainWindow::openStudy(const QString &database)
 {
-    m_errors->clear();
+    m_errorsPage->clear();
+    m_auditPage->clear();
     m_results->clear();
     m_workers->clear();
     m_progress->clear();
@@ -339,7 +312,8 @@ void MainWindow::openStudy(const QString &database)
 
 void MainWindow::connectTo(const QUrl &url, const QString &adminTokenFile)
 {
-    m_errors->clear();
+    m_errorsPage->clear();
+    m_auditPage->clear();
     m_results->clear();
     m_workers->clear();
     m_progress->clear();
@@ -370,8 +344,6 @@ void MainWindow::updateActions()
 {
     const bool online = m_connection->isConnected();
     m_workersPage->updateActions();
-    m_retryCategory->setEnabled(online && !m_category->currentData().toString().isEmpty());
-    m_retryAll->setEnabled(online);
 }
 
 void MainWindow::updateTitle()
@@ -402,7 +374,7 @@ QStringList MainWindow::saveScreenshots(const QString &dir)
         return written;
     const int current = m_tabs->currentIndex();
     const QStringList names{QStringLiteral("progress.png"), QStringLiteral("workers.png"), QStringLiteral("errors.png"),
-                            QStringLiteral("results.png")};
+                            QStringLiteral("results.png"), QStringLiteral("audit.png")};
     for (int i = 0; i < m_tabs->count() && i < names.size(); ++i) {
         m_tabs->setCurrentIndex(i);
         QApplication::processEvents();

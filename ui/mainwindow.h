@@ -1,10 +1,11 @@
 #pragma once
 // MainWindow: SegScale Studio's window. File > Open study… runs the study's coordinator
 // in this process (local agents join it on 127.0.0.1); File > Connect… attaches to a
-// `segscale serve` with an admin token. Four tabs watch it: Progress, Workers (start
-// local agents, drain, stop), Errors (failed images by category, retry) and Results (one
-// row per image, one column per class), the last two read page by page. Every failure reaches the status bar; those of something
-// the user asked for also open a message box. Window geometry and state, the last study,
+// `segscale serve` with an admin token. Tabs watch it: Progress, Workers (start agents,
+// drain, stop), Errors (ErrorsPage: failed images filtered, details, retry, export),
+// Results (one row per image, one column per class) and Audit (AuditPage: marks on a
+// sample of finished images); the tables read page by page. Every failure reaches the
+// status bar; those of something the user asked for also open a message box. Window geometry and state, the last study,
 // the tab, the splitter and the column widths persist in QSettings. Closing it while a run
 // is going (agents of the embedded coordinator at work) asks whether to drain the agents
 // first; draining lets them finish and commit the images they hold before the app exits.
@@ -23,7 +24,9 @@ class QTableView;
 
 namespace SegScale::Ui {
 
+class AuditPage;
 class ErrorsModel;
+class ErrorsPage;
 class ProgressPanel;
 class ResultsModel;
 class StudyConnection;
@@ -73,11 +76,13 @@ public:
     // connects to it.
     QAction *newStudyAction() const { return m_newStudy; }
     QString lastStudy() const { return m_lastStudy; }
-    ErrorsModel *errorsModel() const { return m_errors; }
+    ErrorsModel *errorsModel() const;
     ResultsModel *resultsModel() const { return m_results; }
-    QTableView *errorsView() const { return m_errorsView; }
+    QTableView *errorsView() const;
     QTableView *resultsView() const { return m_resultsView; }
-    QComboBox *categoryBox() const { return m_category; }
+    QComboBox *categoryBox() const;
+    ErrorsPage *errorsPage() const { return m_errorsPage; }
+    AuditPage *auditPage() const { return m_auditPage; }
     QTabWidget *tabs() const { return m_tabs; }
     QString lastFailure() const { return m_lastFailure; }
 
@@ -92,9 +97,7 @@ private:
     void showFailure(const QString &message, bool ask);
     void updateTitle();
     void updateActions();
-    QWidget *createErrorsPage();
     QWidget *createResultsPage();
-    void retry(const QString &category);
 
     void restoreSettings();
     CloseChoice askClose();
@@ -104,13 +107,10 @@ private:
     WorkersModel *m_workers;
     ProgressPanel *m_progress;
     QTabWidget *m_tabs;
-    ErrorsModel *m_errors;
+    ErrorsPage *m_errorsPage;
+    AuditPage *m_auditPage;
     ResultsModel *m_results;
-    QTableView *m_errorsView;
     QTableView *m_resultsView;
-    QComboBox *m_category = nullptr;
-    QAction *m_retryCategory = nullptr;
-    QAction *m_retryAll = nullptr;
     QLabel *m_connectionLabel;
     QAction *m_newStudy = nullptr;
     QString m_lastFailure;

@@ -395,6 +395,46 @@ void StudyConnection::retry(const QString &category, QObject *context, std::func
            });
 }
 
+void StudyConnection::retryImages(const QList<qint64> &images, QObject *context, std::function<void(qint64 count)> onDone)
+{
+    QJsonArray ids;
+    for (qint64 id : images)
+        ids.append(static_cast<double>(id));
+    QPointer<QObject> guard(context);
+    action(tr("Retry %n selected image(s)", nullptr, static_cast<int>(images.size())),
+           QJsonObject{{QStringLiteral("type"), QStringLiteral("retry")}, {QStringLiteral("images"), ids}},
+           [guard, onDone = std::move(onDone)](const QJsonObject &r) {
+               if (guard && onDone)
+                   onDone(static_cast<qint64>(r.value(QStringLiteral("count")).toDouble()));
+           });
+}
+
+void StudyConnection::ask(const QString &what, QJsonObject request, QObject *context, std::function<void(const QJsonObject &reply)> onReply,
+                          std::function<void(const QString &message)> onError)
+{
+    QPointer<QObject> guard(context);
+    if (!m_connected || !m_client) {
+        const QString message = tr("%1: not connected to a coordinator").arg(what);
+        fail(message);
+        Q_EMIT actionFailed(message);
+        if (guard && onError)
+            onError(message);
+        return;
+    }
+    m_client->request(std::move(request), [this, what, guard, onReply = std::move(onReply), onError = std::move(onError)](const QJsonObject &r) {
+        if (isError(r)) {
+            const QString message = tr("%1: %2").arg(what, errorText(r));
+            fail(message);
+            Q_EMIT actionFailed(message);
+            if (guard && onError)
+                onError(message);
+            return;
+        }
+        if (guard && onReply)
+            onReply(r);
+    });
+}
+
 void StudyConnection::fail(const QString &message)
 {
     Q_EMIT failed(message);

@@ -82,6 +82,14 @@ public:
     // Failed images (of one category; empty: all) back to pending; onDone gets how many.
     // A refusal is an actionFailed(), as for drain and stop.
     void retry(const QString &category, QObject *context, std::function<void(qint64 count)> onDone);
+    // The same for the failed images among these ids (the rows a user selected).
+    void retryImages(const QList<qint64> &images, QObject *context, std::function<void(qint64 count)> onDone);
+    // Any other admin request (error-facets, audit-sample, audit-mark, …): the reply goes to
+    // onReply unless context is gone. An error reply becomes failed() and actionFailed(),
+    // prefixed with `what` ("Draw an audit sample: …"); onReply is not called, onError
+    // (when given) gets that message.
+    void ask(const QString &what, QJsonObject request, QObject *context, std::function<void(const QJsonObject &reply)> onReply,
+             std::function<void(const QString &message)> onError = {});
 
 Q_SIGNALS:
     void connected();

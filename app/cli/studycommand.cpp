@@ -554,8 +554,10 @@ int exportCsv(const QStringList &args)
     const QCommandLineOption outFile(QStringLiteral("out"), QStringLiteral("Composition CSV to write."), QStringLiteral("FILE"));
     const QCommandLineOption errorsFile(QStringLiteral("errors"), QStringLiteral("Also write the failed images (image,category,message)."),
                                        QStringLiteral("FILE"));
-    p.addOptions({format, outFile, errorsFile});
-    if (auto stop = parse(p, args, QStringLiteral("STUDY.db --format wide|long --out FILE [--errors FILE]"),
+    const QCommandLineOption audit(QStringLiteral("audit"),
+                                   QStringLiteral("Add the audit marks: columns audit (accepted, flagged or empty) and audit_note at the end."));
+    p.addOptions({format, outFile, errorsFile, audit});
+    if (auto stop = parse(p, args, QStringLiteral("STUDY.db --format wide|long --out FILE [--errors FILE] [--audit]"),
                           QStringLiteral("Writes the per-class composition of every image done in the current run as "
                                          "CSV (RFC 4180, UTF-8, fractions with 6 decimals)."),
                           1))
@@ -570,6 +572,7 @@ int exportCsv(const QStringList &args)
     if (!store)
         return failure(cmd, store.error());
     Study::StudyCsvExport exporter(**store);
+    exporter.setAuditColumns(p.isSet(audit));
     ProgressLine progress(QStringLiteral("exporting"));
     auto n = exporter.writeComposition(p.value(outFile),
                                        f == QLatin1StringView("wide") ? Jobs::StudyExporter::Format::Wide : Jobs::StudyExporter::Format::Long,

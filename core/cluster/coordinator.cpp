@@ -1,5 +1,7 @@
 #include "cluster/coordinator.h"
 
+#include "jobs/auditstore.h"
+#include "jobs/errorlog.h"
 #include "jobs/jobstore.h"
 #include "jobs/studystatistics.h"
 
@@ -660,15 +662,27 @@ void Coordinator::admin(Session &s, const QJsonObject &m)
                 last = r.imageId;
             }
         } else {
-            std::optional<ErrorCategory> category;
-            if (m.contains(QStringLiteral("category"))) {
-                category = categoryFromName(m.value(QStringLiteral("category")).toString());
-                if (!category) {
+            // Every filter absent or null means "any" (validate() lets null through).
+            Jobs::ErrorLog::Filter filter;
+            if (m.value(QStringLiteral("category")).isString()) {
+                filter.category = categoryFromName(m.value(QStringLiteral("category")).toString());
+                if (!filter.category) {
                     reply(s, m, Protocol::error(QStringLiteral("malformed"), QStringLiteral("unknown error category")));
                     return;
                 }
             }
-            auto page = m_store->failedImages(category, after, limit);
+            filter.worker = m.value(QStringLiteral("worker")).toString();
+            if (m.value(QStringLiteral("dataset")).isDouble())
+                filter.datasetId = integer(m, "dataset");
+            if (m.value(QStringLiteral("since")).isDouble())
+                filter.sinceMs = integer(m, "since");
+            if (m.value(QStringLiteral("until")).isDouble())
+                filter.untilMs = integer(m, "until");
+            if (filter.sinceMs && filter.untilMs && *filter.sinceMs > *filter.untilMs) {
+                reply(s, m, Protocol::error(QStringLiteral("malformed"), QStringLiteral("\"since\" is after \"until\"")));
+                return;
+            }
+            auto page = Jobs::ErrorLog(*m_store).page(filter, after, limit);
             if (!page) {
                 reply(s, m, Protocol::error(QStringLiteral("database"), page.error().message));
                 return;
@@ -679,6 +693,8 @@ void Coordinator::admin(Session &s, const QJsonObject &m)
                                         {QStringLiteral("category"), r.category},
                                         {QStringLiteral("message"), r.message},
                                         {QStringLiteral("worker"), r.worker},
+                                        {QStringLiteral("dataset"), static_cast<double>(r.datasetId)},
+                                        {QStringLiteral("attempts"), r.attempts},
                                         {QStringLiteral("at"), static_cast<double>(r.atMs)}});
                 last = r.imageId;
             }
@@ -688,6 +704,33 @@ void Coordinator::admin(Session &s, const QJsonObject &m)
         if (rows.size() == limit)
             page.insert(QStringLiteral("next"), static_cast<double>(last));
         reply(s, m, page);
+    } else if (t == QLatin1StringView("error-facets")) {
+        Jobs::ErrorLog log(*m_store);
+        auto datasets = log.datasets();
+        auto names = datasets ? log.workers() : Result<QStringList>(datasets.error());
+        if (!names) {
+            reply(s, m, Protocol::error(QStringLiteral("database"), names.error().message));
+            return;
+        }
+        QJsonArray list;
+        for (const auto &d : *datasets)
+            list.append(QJsonObject{{QStringLiteral("id"), static_cast<double>(d.id)}, {QStringLiteral("root"), d.root},
+                                    {QStringLiteral("storage"), d.storage}});
+        reply(s, m, QJsonObject{{QStringLiteral("type"), t}, {QStringLiteral("datasets"), list},
+                                {QStringLiteral("workers"), QJsonArray::fromStringList(*names)}});
+    } else if (t.startsWith(QLatin1StringView("audit-"))) {
+        audit(s, m);
+    } else if (t == QLatin1StringView("retry") && m.value(QStringLiteral("images")).isArray()) {
+        if (m.value(QStringLiteral("category")).isString()) {
+            reply(s, m, Protocol::error(QStringLiteral("malformed"), QStringLiteral("retry takes a category or a list of images, not both")));
+            return;
+        }
+        auto n = Jobs::ErrorLog(*m_store).retry(integers(m.value(QStringLiteral("images"))));
+        if (!n)
+            reply(s, m, Protocol::error(QStringLiteral("database"), n.error().message));
+        else
+            reply(s, m, QJsonObject{{QStringLiteral("type"), QStringLiteral("ok")}, {QStringLiteral("count"), static_cast<double>(*n)}});
+        m_dirty = true;
     } else if (t == QLatin1StringView("retry")) {
         std::optional<ErrorCategory> category;
         if (m.value(QStringLiteral("category")).isString()) {
@@ -752,6 +795,24 @@ bool fresh(qint64 at, qint64 costMs)
 {
     return at > 0 && QDateTime::currentMSecsSinceEpoch() - at < std::max<qint64>(2000, 20 * costMs);
 }
+
+QJsonObject markJson(const Jobs::AuditMark &mark)
+{
+    return QJsonObject{{QStringLiteral("verdict"), Jobs::verdictName(mark.verdict)},
+                       {QStringLiteral("note"), mark.note},
+                       {QStringLiteral("marked_at"), static_cast<double>(mark.markedAtMs)},
+                       {QStringLiteral("marked_by"), mark.markedBy}};
+}
+
+constexpr qint64 kMaxAuditRows = 10000;  // ~2 MB of reply
+
+// A draw in progress: the results are read a page at a time between other messages.
+struct AuditDraw : std::enable_shared_from_this<AuditDraw> {
+    explicit AuditDraw(const Jobs::AuditSampleParams &p) : sampler(p) {}
+    Jobs::AuditSampler sampler;
+    qint64 next = 0;
+    std::function<void()> step;
+};
 
 } // namespace
 
@@ -867,6 +928,156 @@ void Coordinator::throughputRequest(Session &s, const QJsonObject &m)
         m_throughputCostMs = cost.elapsed();
     }
     reply(s, m, m_throughput);
+}
+
+void Coordinator::audit(Session &s, const QJsonObject &m)
+{
+    const QString t = type(m);
+    if (t == QLatin1StringView("audit-mark")) {
+        const qint64 image = integer(m, "image");
+        const QString verdict = m.value(QStringLiteral("verdict")).toString();
+        Jobs::AuditStore audit(*m_store);
+        Result<void> done;
+        if (verdict == QLatin1StringView("none")) {
+            auto cleared = audit.clearMark(image);
+            done = cleared ? Result<void>() : Result<void>(cleared.error());
+        } else if (auto v = Jobs::verdictFromName(verdict)) {
+            const QString by = m.value(QStringLiteral("by")).isString() ? m.value(QStringLiteral("by")).toString() : s.name;
+            done = audit.setMark(image, *v, m.value(QStringLiteral("note")).toString(), by);
+        } else {
+            reply(s, m, Protocol::error(QStringLiteral("malformed"), QStringLiteral("\"verdict\" must be accepted, flagged or none")));
+            return;
+        }
+        if (!done) {
+            reply(s, m, Protocol::error(done.error().category == ErrorCategory::Missing ? QStringLiteral("missing") : QStringLiteral("database"),
+                                        done.error().message));
+            return;
+        }
+        auto marks = audit.marks({image});
+        QJsonObject out{{QStringLiteral("type"), QStringLiteral("ok")}, {QStringLiteral("image"), static_cast<double>(image)}};
+        if (marks && marks->contains(image))
+            out.insert(QStringLiteral("mark"), markJson(marks->value(image)));
+        reply(s, m, out);
+    } else if (t == QLatin1StringView("audit-marks")) {
+        auto marks = Jobs::AuditStore(*m_store).marks(integers(m.value(QStringLiteral("images"))));
+        if (!marks) {
+            reply(s, m, Protocol::error(QStringLiteral("database"), marks.error().message));
+            return;
+        }
+        QJsonObject out;
+        for (auto it = marks->cbegin(); it != marks->cend(); ++it)
+            out.insert(QString::number(it.key()), markJson(*it));
+        reply(s, m, QJsonObject{{QStringLiteral("type"), t}, {QStringLiteral("marks"), out}});
+    } else if (t == QLatin1StringView("audit-summary")) {
+        auto quality = Jobs::AuditStore(*m_store).quality(m.value(QStringLiteral("finished")).toBool(true));
+        if (!quality) {
+            reply(s, m, Protocol::error(QStringLiteral("database"), quality.error().message));
+            return;
+        }
+        QJsonArray rows;
+        for (const auto &q : *quality) {
+            QJsonObject row{{QStringLiteral("dataset"), static_cast<double>(q.datasetId)},
+                            {QStringLiteral("root"), q.root},
+                            {QStringLiteral("finished"), q.finished >= 0 ? QJsonValue(static_cast<double>(q.finished)) : QJsonValue()},
+                            {QStringLiteral("marked"), static_cast<double>(q.marked())},
+                            {QStringLiteral("accepted"), static_cast<double>(q.accepted)},
+                            {QStringLiteral("flagged"), static_cast<double>(q.flagged)}};
+            if (auto rate = q.rate())
+                row.insert(QStringLiteral("rate"), *rate);
+            rows.append(row);
+        }
+        reply(s, m, QJsonObject{{QStringLiteral("type"), t}, {QStringLiteral("datasets"), rows}});
+    } else if (t == QLatin1StringView("audit-sample")) {
+        const auto mode = Jobs::modeFromName(m.value(QStringLiteral("mode")).toString());
+        if (!mode) {
+            reply(s, m, Protocol::error(QStringLiteral("malformed"), QStringLiteral("\"mode\" must be random, per-dataset or extremes")));
+            return;
+        }
+        Jobs::AuditSampleParams params;
+        params.mode = *mode;
+        if (m.value(QStringLiteral("k")).isDouble())
+            params.k = static_cast<int>(integer(m, "k"));
+        params.seed = static_cast<quint64>(integer(m, "seed"));
+        params.classIndex = static_cast<int>(integer(m, "class"));
+        if (params.mode == Jobs::AuditMode::Extremes) {
+            if (!m.value(QStringLiteral("class")).isDouble()) {
+                reply(s, m, Protocol::error(QStringLiteral("malformed"), QStringLiteral("an extremes sample needs a \"class\"")));
+                return;
+            }
+            if (params.classIndex >= m_settings.classNames().size()) {
+                reply(s, m, Protocol::error(QStringLiteral("malformed"), QStringLiteral("class %1 is not one of the study's %2 classes")
+                                                                              .arg(params.classIndex)
+                                                                              .arg(m_settings.classNames().size())));
+                return;
+            }
+        }
+        if (params.mode == Jobs::AuditMode::PerDataset) {
+            // One reply carries the sample: keep it to a size every client reads.
+            auto datasets = Jobs::ErrorLog(*m_store).datasets();
+            const qint64 most = datasets ? static_cast<qint64>(datasets->size()) * params.k : 0;
+            if (most > kMaxAuditRows) {
+                reply(s, m, Protocol::error(QStringLiteral("malformed"), QStringLiteral("%1 per dataset over %2 datasets is up to %3 images; "
+                                                                                        "ask for at most %4 in all")
+                                                                              .arg(params.k)
+                                                                              .arg(datasets->size())
+                                                                              .arg(most)
+                                                                              .arg(kMaxAuditRows)));
+                return;
+            }
+        }
+        // Read a page of results per turn of the event loop: a draw over a million images
+        // never holds up leases and results for long. The reply goes to the peer directly.
+        auto draw = std::make_shared<AuditDraw>(params);
+        std::shared_ptr<Peer> peer = s.peer;
+        const QJsonValue id = m.value(QStringLiteral("id"));
+        auto answer = [peer, id](QJsonObject r) {
+            if (!id.isUndefined())
+                r.insert(QStringLiteral("id"), id);
+            peer->send(r);
+        };
+        // step holds the draw by a plain pointer and each queued call by a shared one, so
+        // the draw is freed once nothing is queued for it (here or with this coordinator).
+        draw->step = [this, d = draw.get(), answer] {
+            if (!m_store)
+                return;
+            Jobs::AuditStore audit(*m_store);
+            auto fed = audit.feed(d->sampler, d->next);
+            if (!fed) {
+                answer(Protocol::error(QStringLiteral("database"), fed.error().message));
+                return;
+            }
+            d->next = *fed;
+            if (d->next >= 0) {
+                QTimer::singleShot(0, this, [self = d->shared_from_this()] { self->step(); });
+                return;
+            }
+            auto items = audit.items(d->sampler.picks());
+            if (!items) {
+                answer(Protocol::error(QStringLiteral("database"), items.error().message));
+                return;
+            }
+            QJsonArray rows;
+            for (const auto &item : *items) {
+                QJsonObject row{{QStringLiteral("image"), static_cast<double>(item.imageId)},
+                                {QStringLiteral("dataset"), static_cast<double>(item.datasetId)},
+                                {QStringLiteral("location"), item.location},
+                                {QStringLiteral("label"), item.labelPath},
+                                {QStringLiteral("overlay"), item.overlayPath}};
+                if (item.group != Jobs::AuditItem::Group::None) {
+                    row.insert(QStringLiteral("share"), item.share);
+                    row.insert(QStringLiteral("group"), item.group == Jobs::AuditItem::Group::Highest ? QStringLiteral("highest")
+                                                                                                   : QStringLiteral("lowest"));
+                }
+                if (item.mark)
+                    row.insert(QStringLiteral("mark"), markJson(*item.mark));
+                rows.append(row);
+            }
+            answer(QJsonObject{{QStringLiteral("type"), QStringLiteral("audit-sample")},
+                               {QStringLiteral("rows"), rows},
+                               {QStringLiteral("scanned"), static_cast<double>(d->sampler.seen())}});
+        };
+        QTimer::singleShot(0, this, [draw] { draw->step(); });
+    }
 }
 
 void Coordinator::drainAll()

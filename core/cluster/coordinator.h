@@ -106,6 +106,8 @@ private:
     void checkImage(Session &s, const QJsonObject &m);
     void checkResult(Session &s, const QJsonObject &m);
     void admin(Session &s, const QJsonObject &m);
+    // audit-sample, audit-mark, audit-marks, audit-summary (Jobs::AuditStore).
+    void audit(Session &s, const QJsonObject &m);
     QJsonObject summary();
     QJsonArray workers();
     // Per-dataset counts, done in id ranges between other messages (see countStep).

@@ -83,7 +83,35 @@ constexpr Field kPage[] = {
     {"limit", Kind::Int, false, 1, Protocol::kMaxPageRows},
     {"category", Kind::String, false, 0, 32},
 };
-constexpr Field kRetry[] = {{"category", Kind::String, false, 0, 32}};
+// The errors listing's filters (absent or null: any); since/until: ms since the epoch.
+constexpr Field kErrorsPage[] = {
+    {"after", Kind::Int, false, 0, kMaxId},
+    {"limit", Kind::Int, false, 1, Protocol::kMaxPageRows},
+    {"category", Kind::String, false, 0, 32},
+    {"worker", Kind::String, false, 0, kShortText},
+    {"dataset", Kind::Int, false, 1, kMaxId},
+    {"since", Kind::Int, false, 0, kMaxId},
+    {"until", Kind::Int, false, 0, kMaxId},
+};
+// A category, or a list of image ids (the rows a user selected), not both.
+constexpr Field kRetry[] = {
+    {"category", Kind::String, false, 0, 32},
+    {"images", Kind::IntArray, false, 0, Protocol::kMaxListItems},
+};
+constexpr Field kAuditSample[] = {
+    {"mode", Kind::String, true, 0, 16},
+    {"k", Kind::Int, false, 1, Protocol::kMaxAuditSample},
+    {"seed", Kind::Int, false, 0, kMaxId},
+    {"class", Kind::Int, false, 0, Protocol::kMaxClasses - 1},
+};
+constexpr Field kAuditMark[] = {
+    {"image", Kind::Int, true, 1, kMaxId},
+    {"verdict", Kind::String, true, 0, 16},  // accepted, flagged, or none (clears the mark)
+    {"note", Kind::String, false, 0, kLongText},
+    {"by", Kind::String, false, 0, kShortText},
+};
+constexpr Field kAuditMarks[] = {{"images", Kind::IntArray, true, 0, Protocol::kMaxPageRows}};
+constexpr Field kAuditSummary[] = {{"finished", Kind::Bool, false}};  // false: marks only (fast)
 constexpr Field kWorker[] = {{"worker", Kind::String, true, 0, kShortText}};
 constexpr Field kLaunch[] = {
     {"kind", Kind::String, true, 0, 16},
@@ -119,8 +147,13 @@ constexpr Schema kSchemas[] = {
     {"summary", R::Admin, {}},
     {"workers", R::Admin, {}},
     {"results", R::Admin, kPage},
-    {"errors", R::Admin, kPage},
+    {"errors", R::Admin, kErrorsPage},
+    {"error-facets", R::Admin, {}},
     {"retry", R::Admin, kRetry},
+    {"audit-sample", R::Admin, kAuditSample},
+    {"audit-mark", R::Admin, kAuditMark},
+    {"audit-marks", R::Admin, kAuditMarks},
+    {"audit-summary", R::Admin, kAuditSummary},
     {"drain", R::Admin, kWorker},
     {"stop", R::Admin, kWorker},
     {"subscribe", R::Admin, kSubscribe},

@@ -21,9 +21,10 @@
 //   check-result {passed, …}   (an agent that failed is refused work and told why)
 //   bye                        (then close)
 //                              drain | stop (pushed at any time)
-//   admin -> coordinator: summary, workers, results, errors, retry, drain, stop,
-//   subscribe, launch, launched, stop-launched, datasets (per-dataset counts by state),
-//   throughput {minutes, bucket_seconds} (images finished per bucket); replies carry the same "id";
+//   admin -> coordinator: summary, workers, results, errors, error-facets, retry, drain,
+//   stop, subscribe, launch, launched, stop-launched, datasets (per-dataset counts by
+//   state), throughput {minutes, bucket_seconds} (images finished per bucket),
+//   audit-sample, audit-mark, audit-marks, audit-summary; replies carry the same "id";
 //   "changed" is pushed to subscribers.
 
 #include "base/result.h"
@@ -46,6 +47,7 @@ public:
     static constexpr int kMaxPageRows = 1000;
     static constexpr int kMaxClasses = 65536;
     static constexpr int kMaxListItems = 100000;
+    static constexpr int kMaxAuditSample = 1000;  // k of an audit sample
 
     enum class Role { None, Agent, Admin };
 

@@ -1,5 +1,7 @@
 #include "jobs/jobstore.h"
 
+#include "jobs/errorlog.h"
+
 #include "base/printabletext.h"
 
 #include <QAtomicInteger>
@@ -962,35 +964,10 @@ Result<QList<Row>> JobStore::withLocations(QList<std::pair<Row, qint64>> rows)
 
 Result<QList<ErrorRecord>> JobStore::failedImages(std::optional<ErrorCategory> category, qint64 afterImageId, int limit)
 {
-    QSqlQuery q(m_db);
-    q.setForwardOnly(true);
-    QString sql = QStringLiteral("SELECT i.id, i.dataset_id, i.path, i.error_category, e.message, e.at, e.worker FROM images i "
-                                 "LEFT JOIN errors e ON e.id = (SELECT MAX(x.id) FROM errors x WHERE x.image_id = i.id) "
-                                 "WHERE i.state = 3 AND i.id > ?");
-    if (category)
-        sql += QStringLiteral(" AND i.error_category = ?");
-    sql += QStringLiteral(" ORDER BY i.id");
-    if (limit >= 0)
-        sql += QStringLiteral(" LIMIT %1").arg(limit);
-    q.prepare(sql);
-    q.addBindValue(afterImageId);
-    if (category)
-        q.addBindValue(categoryName(*category));
-    if (!q.exec())
-        return sqlError(q, QStringLiteral("reading errors"));
-    QList<std::pair<ErrorRecord, qint64>> rows;
-    while (q.next()) {
-        ErrorRecord r;
-        r.imageId = q.value(0).toLongLong();
-        r.location = q.value(2).toString();
-        r.category = q.value(3).toString();
-        r.message = q.value(4).toString();
-        r.atMs = q.value(5).toLongLong();
-        r.worker = q.value(6).toString();
-        rows.append({std::move(r), q.value(1).toLongLong()});
-    }
-    q.finish();
-    return withLocations(std::move(rows));
+    // One query for every reader of the error log (ErrorLog adds worker, dataset, time).
+    ErrorLog::Filter filter;
+    filter.category = category;
+    return ErrorLog(*this).page(filter, afterImageId, limit);
 }
 
 Result<QList<ResultRecord>> JobStore::resultsPage(qint64 afterImageId, int limit)

@@ -132,6 +132,8 @@ struct ErrorRecord {
     QString message;
     qint64 atMs = 0;
     QString worker;
+    qint64 datasetId = 0;
+    int attempts = 0;  // failed attempts of the image
 };
 
 } // namespace SegScale::Jobs

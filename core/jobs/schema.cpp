@@ -102,6 +102,26 @@ const QStringList &stepV4()
     return sql;
 }
 
+// v5: PLACEHOLDER, empty here. The result-shares step comes from another branch of #13;
+// when both are merged, its statements take this place and audit stays v6.
+const QStringList &stepV5()
+{
+    static const QStringList sql{};
+    return sql;
+}
+
+// v6: audit marks — a researcher's verdict on a finished image (accepted or flagged, with
+// a note), one per image, kept across runs and reopenings of the study.
+const QStringList &stepV6()
+{
+    static const QStringList sql{
+        QStringLiteral("CREATE TABLE audit_marks (image_id %INT% PRIMARY KEY REFERENCES images(id), "
+                       "verdict TEXT NOT NULL CHECK (verdict IN ('accepted', 'flagged')), note TEXT NOT NULL DEFAULT '', "
+                       "marked_at %INT% NOT NULL, marked_by TEXT NOT NULL DEFAULT '')"),
+    };
+    return sql;
+}
+
 Error sqlError(const QSqlQuery &q, const QString &what)
 {
     return Error{ErrorCategory::Internal, QStringLiteral("study database: %1: %2").arg(what, q.lastError().text())};
@@ -192,7 +212,7 @@ Result<void> Schema::migrate(QSqlDatabase &db, Dialect dialect)
                      QStringLiteral("study database has schema v%1; this SegScale reads up to v%2 — please upgrade")
                          .arg(*v)
                          .arg(CurrentVersion)};
-    const QStringList *steps[] = {&stepV1(), &stepV2(), &stepV3(), &stepV4()};
+    const QStringList *steps[] = {&stepV1(), &stepV2(), &stepV3(), &stepV4(), &stepV5(), &stepV6()};
     static_assert(std::size(steps) == CurrentVersion);
     for (int to = *v + 1; to <= CurrentVersion; ++to) {
         if (auto r = runStep(db, dialect, to, *steps[to - 1]); !r)

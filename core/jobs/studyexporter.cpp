@@ -1,6 +1,7 @@
 #include "jobs/studyexporter.h"
 
 #include "jobs/csvwriter.h"
+#include "jobs/errorscsv.h"
 #include "jobs/jobstore.h"
 
 #include <QHash>
@@ -84,8 +85,11 @@ Result<qint64> StudyExporter::exportComposition(QIODevice &out, Format format, c
 
     // Forward-only: the driver keeps one row at a time instead of caching the result.
     q.setForwardOnly(true);
-    q.prepare(QStringLiteral("SELECT i.dataset_id, i.path, r.width, r.height, r.composition FROM results r "
-                             "JOIN images i ON i.id = r.image_id WHERE r.run = ? ORDER BY r.image_id"));
+    q.prepare(m_audit ? QStringLiteral("SELECT i.dataset_id, i.path, r.width, r.height, r.composition, a.verdict, a.note FROM results r "
+                                       "JOIN images i ON i.id = r.image_id LEFT JOIN audit_marks a ON a.image_id = r.image_id "
+                                       "WHERE r.run = ? ORDER BY r.image_id")
+                      : QStringLiteral("SELECT i.dataset_id, i.path, r.width, r.height, r.composition FROM results r "
+                                       "JOIN images i ON i.id = r.image_id WHERE r.run = ? ORDER BY r.image_id"));
     q.addBindValue(*run);
     if (!q.exec())
         return queryError(q, QStringLiteral("reading results"));
@@ -102,7 +106,17 @@ Result<qint64> StudyExporter::exportComposition(QIODevice &out, Format format, c
         csv.field(u"class");
         csv.field(u"fraction");
     }
+    if (m_audit) {
+        csv.field(u"audit");
+        csv.field(u"audit_note");
+    }
     csv.endRow();
+    const auto auditColumns = [&] {
+        if (m_audit) {
+            csv.field(q.value(5).toString());
+            csv.field(q.value(6).toString());
+        }
+    };
 
     qint64 rows = 0;
     std::vector<float> values;
@@ -122,12 +136,14 @@ Result<qint64> StudyExporter::exportComposition(QIODevice &out, Format format, c
                 else
                     csv.field(QStringView());  // an older result with fewer classes: unknown, not 0
             }
+            auditColumns();
             csv.endRow();
         } else {
             for (qsizetype c = 0; c < n; ++c) {
                 csv.field(location);
                 csv.field(classes[c]);
                 csv.field(double(values[size_t(c)]), 6);
+                auditColumns();
                 csv.endRow();
             }
         }
@@ -162,17 +178,11 @@ Result<qint64> StudyExporter::exportErrors(QIODevice &out, const Progress &progr
                                "LEFT JOIN errors e ON e.id = (SELECT MAX(x.id) FROM errors x WHERE x.image_id = i.id) "
                                "WHERE i.state = 3 ORDER BY i.id")))
         return queryError(q, QStringLiteral("reading errors"));
-    CsvWriter csv(&out);
-    csv.field(u"image");
-    csv.field(u"category");
-    csv.field(u"message");
-    csv.endRow();
+    ErrorsCsv csv(&out);
     qint64 rows = 0;
     while (q.next()) {
-        csv.field(imageLocation(roots->value(q.value(0).toLongLong()), q.value(1).toString()));
-        csv.field(q.value(2).toString());
-        csv.field(q.value(3).toString());
-        csv.endRow();
+        csv.add(imageLocation(roots->value(q.value(0).toLongLong()), q.value(1).toString()), q.value(2).toString(),
+                q.value(3).toString());
         if (!csv.ok())
             return writeError(out);
         if (++rows % kProgressEvery == 0 && progress)

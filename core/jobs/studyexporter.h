@@ -1,7 +1,8 @@
 #pragma once
 // StudyExporter: writes a study's results of the current run as CSV — wide
 // (image,width,height,<one column per class>) or long (image,class,fraction) — and its
-// failed images (image,category,message). Rows are streamed from the database straight
+// failed images (image,category,message). Optionally the audit marks as two more
+// composition columns. Rows are streamed from the database straight
 // into the device, so memory stays flat for a million images. Uses the JobStore's
 // connection: call it on the store's thread.
 
@@ -23,6 +24,10 @@ public:
 
     explicit StudyExporter(JobStore &store) : m_store(store) {}
 
+    // Adds `audit` (accepted, flagged or empty) and `audit_note` at the end of every
+    // composition row (`segscale study export --audit`). Off: the bytes are as before.
+    void setAuditColumns(bool on) { m_audit = on; }
+
     // Returns the number of images written. Fractions have 6 decimals.
     Result<qint64> exportComposition(QIODevice &out, Format format, const Progress &progress = {});
     // Returns the number of failed images written.
@@ -30,6 +35,7 @@ public:
 
 private:
     JobStore &m_store;
+    bool m_audit = false;
 };
 
 } // namespace SegScale::Jobs

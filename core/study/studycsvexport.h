@@ -18,6 +18,9 @@ class StudyCsvExport {
 public:
     explicit StudyCsvExport(Jobs::JobStore &store) : m_exporter(store) {}
 
+    // The composition gets the audit marks as two more columns (see StudyExporter).
+    void setAuditColumns(bool on) { m_exporter.setAuditColumns(on); }
+
     // Images of the current run written; Unreadable when the file cannot be written.
     Result<qint64> writeComposition(const QString &path, Jobs::StudyExporter::Format format,
                                     const Jobs::StudyExporter::Progress &progress = {});

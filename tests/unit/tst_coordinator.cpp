@@ -11,6 +11,7 @@
 
 #include "common/clusterfixtures.h"
 #include "common/printablecheck.h"
+#include "jobs/jobstore.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -701,6 +702,57 @@ private Q_SLOTS:
         QCOMPARE(s.value(str("failed")).toInt(), 0);
         QCOMPARE(s.value(str("pending")).toInt(), kImages);
         QCOMPARE(ask(viewer, msg("errors")).value(str("rows")).toArray().size(), 0);
+    }
+
+    // The Audit tab's messages: answered, refused with a reason, never a closed connection.
+    void auditMessages()
+    {
+        Client a = agent(str("a1"));
+        const QJsonArray images = grant(a, 4);
+        complete(a, images);
+        QVERIFY(m_coordinator->flush());
+        Client viewer = admin();
+        const auto image = images.first().toObject().value(str("image")).toInteger();
+
+        QJsonObject r = ask(viewer, msg("audit-mark", {{str("image"), image}, {str("verdict"), str("flagged")}, {str("note"), str("n")}, {str("by"), str("ana")}}));
+        QCOMPARE(r.value(str("type")).toString(), str("ok"));
+        QCOMPARE(r.value(str("mark")).toObject().value(str("verdict")).toString(), str("flagged"));
+        QCOMPARE(r.value(str("mark")).toObject().value(str("marked_by")).toString(), str("ana"));
+        r = ask(viewer, msg("audit-marks", {{str("images"), QJsonArray{image, image + 1000}}}));
+        QCOMPARE(r.value(str("marks")).toObject().keys(), QStringList{QString::number(image)});
+        r = ask(viewer, msg("audit-summary"));
+        QCOMPARE(r.value(str("datasets")).toArray().first().toObject().value(str("flagged")).toInt(), 1);
+        QCOMPARE(r.value(str("datasets")).toArray().first().toObject().value(str("rate")).toDouble(), 0.0);
+        r = ask(viewer, msg("audit-mark", {{str("image"), 987654}, {str("verdict"), str("accepted")}}));
+        QCOMPARE(r.value(str("code")).toString(), str("missing"));
+        r = ask(viewer, msg("audit-sample", {{str("mode"), str("extremes")}}));
+        QVERIFY(r.value(str("message")).toString().contains(str("needs a \"class\"")));
+        r = ask(viewer, msg("audit-sample", {{str("mode"), str("extremes")}, {str("class"), 99}}));
+        QVERIFY(r.value(str("message")).toString().contains(str("not one of the study's")));
+        r = ask(viewer, msg("audit-sample", {{str("mode"), str("sometimes")}}));
+        QVERIFY(r.value(str("message")).toString().contains(str("random, per-dataset or extremes")));
+        r = ask(viewer, msg("retry", {{str("category"), str("corrupt")}, {str("images"), QJsonArray{1}}}));
+        QVERIFY(r.value(str("message")).toString().contains(str("not both")));
+
+        // A draw is answered later (a page of results per turn of the event loop).
+        send(viewer, msg("audit-sample", {{str("mode"), str("random")}, {str("k"), 3}, {str("seed"), 1}, {str("id"), 7}}));
+        QList<QJsonObject> got;
+        QTRY_VERIFY((got += viewer.peer->take(), !got.isEmpty()));
+        QCOMPARE(got.first().value(str("id")).toInt(), 7);
+        QCOMPARE(got.first().value(str("rows")).toArray().size(), 3);
+        QCOMPARE(got.first().value(str("scanned")).toInt(), 4);
+
+        // k per dataset over many datasets: refused with the numbers, not a huge reply.
+        {
+            auto store = Jobs::JobStore::open(m_database);
+            QVERIFY(store.ok());
+            const qint64 storage = *(*store)->addStorage(str("more"), str("file://"));
+            for (int d = 0; d < 11; ++d)
+                QVERIFY((*store)->addDataset(storage, str("/more/%1").arg(d), {}, {}).ok());
+        }
+        r = ask(viewer, msg("audit-sample", {{str("mode"), str("per-dataset")}, {str("k"), 1000}}));
+        QVERIFY2(r.value(str("message")).toString().contains(str("at most 10000")), qPrintable(r.value(str("message")).toString()));
+        QVERIFY(!viewer->closed);
     }
 
     void drainAndStop()
