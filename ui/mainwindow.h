@@ -1,8 +1,8 @@
 #pragma once
 // MainWindow: SegScale Studio's window. File > Open study… runs the study's coordinator
 // in this process (local agents join it on 127.0.0.1); File > Connect… attaches to a
-// `segscale serve` with an admin token. Four tabs watch it: Progress, Workers (start
-// local agents, drain, stop), Errors (failed images by category, retry) and Results (one
+// `segscale serve` with an admin token. Four tabs watch it: Progress, Workers (WorkersPage:
+// start agents here, over SSH or Slurm, drain, stop), Errors (failed images by category, retry) and Results (one
 // row per image, one column per class), the last two read page by page. Every failure reaches the status bar; those of something
 // the user asked for also open a message box. Window geometry and state, the last study,
 // the tab, the splitter and the column widths persist in QSettings. Closing it while a run
