@@ -1,11 +1,12 @@
 #pragma once
 // MainWindow: SegScale Studio's window. File > Open study… runs the study's coordinator
 // in this process (local agents join it on 127.0.0.1); File > Connect… attaches to a
-// `segscale serve` with an admin token. Tabs watch it: Progress, Workers (start agents,
-// drain, stop), Errors (ErrorsPage: failed images filtered, details, retry, export),
-// Results (one row per image, one column per class) and Audit (AuditPage: marks on a
-// sample of finished images); the tables read page by page. Every failure reaches the
-// status bar; those of something the user asked for also open a message box. Window geometry and state, the last study,
+// `segscale serve` with an admin token. Tabs watch it: Progress, Workers (WorkersPage:
+// start agents here, over SSH or Slurm, drain, stop), Errors (ErrorsPage: failed images
+// filtered, details, retry, export), Results (one row per image, one column per class)
+// and Audit (AuditPage: marks on a sample of finished images); the tables read page by
+// page. Every failure reaches the status bar; those of something the user asked for also
+// open a message box. Window geometry and state, the last study,
 // the tab, the splitter and the column widths persist in QSettings. Closing it while a run
 // is going (agents of the embedded coordinator at work) asks whether to drain the agents
 // first; draining lets them finish and commit the images they hold before the app exits.
