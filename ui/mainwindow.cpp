@@ -1,7 +1,9 @@
 #include "ui/mainwindow.h"
 
 #include "ui/connectdialog.h"
+#include "ui/datasourcedialog.h"
 #include "ui/errorsmodel.h"
+#include "ui/newstudydialog.h"
 #include "ui/progresspanel.h"
 #include "ui/resultsmodel.h"
 #include "ui/studyconnection.h"
@@ -230,6 +232,13 @@ void MainWindow::retry(const QString &category)
 void MainWindow::createMenus()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
+    QAction *newStudy = file->addAction(tr("&New study…"), this, [this] {
+        auto *dialog = new NewStudyDialog(this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &NewStudyDialog::studyCreated, this, &MainWindow::openStudy);
+        dialog->open();
+    });
+    newStudy->setShortcut(QKeySequence::New);
     QAction *open = file->addAction(tr("&Open study…"), this, [this] {
         QSettings settings;
         const QString f = QFileDialog::getOpenFileName(this, tr("Open study"), settings.value(QStringLiteral("lastStudyDir")).toString(),
@@ -254,6 +263,18 @@ void MainWindow::createMenus()
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
+
+    QMenu *study = menuBar()->addMenu(tr("&Study"));
+    study->setToolTipsVisible(true);  // a disabled entry says why
+    m_addDataSource = study->addAction(tr("&Add data source…"), this, [this] {
+        auto *dialog = new DataSourceDialog(m_connection->database(), this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &DataSourceDialog::imagesAdded, this, [this](qint64 added) {
+            statusBar()->showMessage(tr("%n image(s) added to the study", nullptr, int(added)), 5000);
+            m_connection->refresh();
+        });
+        dialog->open();
+    });
 }
 
 void MainWindow::openStudy(const QString &database)
@@ -341,6 +362,13 @@ void MainWindow::updateActions()
     m_stop->setEnabled(online && selected && (connected || !launchId.isEmpty()));
     m_retryCategory->setEnabled(online && !m_category->currentData().toString().isEmpty());
     m_retryAll->setEnabled(online);
+    // Adding images writes the study file, which only an embedded coordinator's host has.
+    m_addDataSource->setEnabled(online && m_connection->isEmbedded());
+    m_addDataSource->setToolTip(!online ? tr("Open a study first.")
+                                : m_connection->isEmbedded() ? tr("Add a local folder or an SFTP folder to the study.")
+                                                             : tr("This study is served remotely: add data on the server with "
+                                                                  "`segscale study add STUDY.db PATH`."));
+    m_addDataSource->setStatusTip(m_addDataSource->toolTip());
 }
 
 void MainWindow::updateTitle()
@@ -380,6 +408,14 @@ QStringList MainWindow::saveScreenshots(const QString &dir)
             written << path;
     }
     m_tabs->setCurrentIndex(current);
+    // The two study dialogs, shown non-modally for a moment.
+    const QStringList models = NewStudyDialog::standardModelFolders();
+    const QString model = qEnvironmentVariable("SEGSCALE_SCREENSHOT_MODEL", models.value(0));
+    if (const QString path = NewStudyDialog::saveScreenshot(this, model, QDir(dir).filePath(QStringLiteral("newstudy.png"))); !path.isEmpty())
+        written << path;
+    if (const QString path = DataSourceDialog::saveScreenshot(this, m_connection->database(), QDir(dir).filePath(QStringLiteral("datasource.png")));
+        !path.isEmpty())
+        written << path;
     return written;
 }
 

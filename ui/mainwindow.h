@@ -1,7 +1,9 @@
 #pragma once
-// MainWindow: SegScale Studio's window. File > Open study… runs the study's coordinator
-// in this process (local agents join it on 127.0.0.1); File > Connect… attaches to a
-// `segscale serve` with an admin token. Four tabs watch it: Progress, Workers (start
+// MainWindow: SegScale Studio's window. File > New study… creates a study
+// (NewStudyDialog) and opens it; Study > Add data source… adds images to an embedded one
+// (DataSourceDialog). File > Open study… runs the study's coordinator in this process
+// (local agents join it on 127.0.0.1); File > Connect… attaches to a `segscale serve`
+// with an admin token. Four tabs watch it: Progress, Workers (start
 // local agents, drain, stop), Errors (failed images by category, retry) and Results (one
 // row per image, one column per class), the last two read page by page. Every failure reaches the status bar; those of something
 // the user asked for also open a message box.
@@ -53,6 +55,8 @@ public:
     QTableView *resultsView() const { return m_resultsView; }
     QComboBox *categoryBox() const { return m_category; }
     QTabWidget *tabs() const { return m_tabs; }
+    // Study > Add data source… (enabled for an open embedded study only).
+    QAction *addDataSourceAction() const { return m_addDataSource; }
     QString lastFailure() const { return m_lastFailure; }
 
 protected:
@@ -80,6 +84,7 @@ private:
     QComboBox *m_category = nullptr;
     QAction *m_retryCategory = nullptr;
     QAction *m_retryAll = nullptr;
+    QAction *m_addDataSource = nullptr;
     QLabel *m_connectionLabel;
     QAction *m_startAgents = nullptr;
     QAction *m_drain = nullptr;
