@@ -140,8 +140,9 @@ NewStudyDialog::NewStudyDialog(QWidget *parent) : QDialog(parent), m_classes(new
     m_device->setEditable(true);
     m_device->addItems({QStringLiteral("cpu"), QStringLiteral("cuda"), QStringLiteral("cuda:0"), QStringLiteral("cuda:1")});
     m_device->setCurrentText(settings.value(kDevice, QStringLiteral("cpu")).toString());
-    m_device->setToolTip(tr("Where agents started from this app run the network. Not part of the study's settings: "
-                            "each agent may use its own device."));
+    m_device->setToolTip(tr("Remembered as this app's choice of device (cpu, cuda, cuda:N). It is not part of the "
+                            "study's settings: each agent runs on the device it is started with "
+                            "(segscale agent --device)."));
     addField(form, tr("&Device:"), m_device, QStringLiteral("device"));
     m_batch = new QLineEdit(QStringLiteral("1"), this);
     addField(form, tr("&Batch (windows):"), m_batch, QStringLiteral("batch"));
