@@ -2,8 +2,10 @@
 
 #include "ui/auditpage.h"
 #include "ui/connectdialog.h"
+#include "ui/datasourcedialog.h"
 #include "ui/errorsmodel.h"
 #include "ui/errorspage.h"
+#include "ui/newstudydialog.h"
 #include "ui/progresspanel.h"
 #include "ui/resultsmodel.h"
 #include "ui/studyconnection.h"
@@ -20,7 +22,6 @@
 #include <QItemSelectionModel>
 #include <QJsonArray>
 #include <QLabel>
-#include <QMetaMethod>
 #include <QPushButton>
 #include <QSplitter>
 #include <QMenuBar>
@@ -225,11 +226,10 @@ void MainWindow::createMenus()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
     m_newStudy = file->addAction(tr("&New study…"), this, [this] {
-        // The study-creation dialog listens to newStudyRequested(); until one does, say how.
-        if (isSignalConnected(QMetaMethod::fromSignal(&MainWindow::newStudyRequested)))
-            Q_EMIT newStudyRequested();
-        else
-            showFailure(tr("Create a study with `segscale study create STUDY.db --model DIR`, then open it here."), true);
+        auto *dialog = new NewStudyDialog(this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &NewStudyDialog::studyCreated, this, &MainWindow::openStudy);
+        dialog->open();
     });
     m_newStudy->setShortcut(QKeySequence::New);
     QAction *open = file->addAction(tr("&Open study…"), this, [this] {
@@ -280,6 +280,18 @@ void MainWindow::createMenus()
     workers->addAction(tr("&Start agents…"), m_workersPage, &WorkersPage::startAgents);
     workers->addAction(tr("&Drain selected"), m_workersPage, &WorkersPage::drainSelected);
     workers->addAction(tr("S&top selected…"), m_workersPage, [this] { m_workersPage->stopSelected(true); });
+
+    QMenu *study = menuBar()->addMenu(tr("&Study"));
+    study->setToolTipsVisible(true);  // a disabled entry says why
+    m_addDataSource = study->addAction(tr("&Add data source…"), this, [this] {
+        auto *dialog = new DataSourceDialog(m_connection->database(), this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &DataSourceDialog::imagesAdded, this, [this](qint64 added) {
+            statusBar()->showMessage(tr("%n image(s) added to the study", nullptr, int(added)), 5000);
+            m_connection->refresh();
+        });
+        dialog->open();
+    });
 }
 
 void MainWindow::refreshAll()
@@ -344,6 +356,13 @@ void MainWindow::updateActions()
 {
     const bool online = m_connection->isConnected();
     m_workersPage->updateActions();
+    // Adding images writes the study file, which only an embedded coordinator's host has.
+    m_addDataSource->setEnabled(online && m_connection->isEmbedded());
+    m_addDataSource->setToolTip(!online ? tr("Open a study first.")
+                                : m_connection->isEmbedded() ? tr("Add a local folder or an SFTP folder to the study.")
+                                                             : tr("This study is served remotely: add data on the server with "
+                                                                  "`segscale study add STUDY.db PATH`."));
+    m_addDataSource->setStatusTip(m_addDataSource->toolTip());
 }
 
 void MainWindow::updateTitle()
@@ -384,6 +403,14 @@ QStringList MainWindow::saveScreenshots(const QString &dir)
     }
     m_tabs->setCurrentIndex(current);
     written += m_workersPage->saveDialogScreenshots(dir);
+    // The two study dialogs, shown non-modally for a moment.
+    const QStringList models = NewStudyDialog::standardModelFolders();
+    const QString model = qEnvironmentVariable("SEGSCALE_SCREENSHOT_MODEL", models.value(0));
+    if (const QString path = NewStudyDialog::saveScreenshot(this, model, QDir(dir).filePath(QStringLiteral("newstudy.png"))); !path.isEmpty())
+        written << path;
+    if (const QString path = DataSourceDialog::saveScreenshot(this, m_connection->database(), QDir(dir).filePath(QStringLiteral("datasource.png")));
+        !path.isEmpty())
+        written << path;
     return written;
 }
 

@@ -1,15 +1,17 @@
 #pragma once
-// MainWindow: SegScale Studio's window. File > Open study… runs the study's coordinator
-// in this process (local agents join it on 127.0.0.1); File > Connect… attaches to a
-// `segscale serve` with an admin token. Tabs watch it: Progress, Workers (WorkersPage:
-// start agents here, over SSH or Slurm, drain, stop), Errors (ErrorsPage: failed images
-// filtered, details, retry, export), Results (one row per image, one column per class)
-// and Audit (AuditPage: marks on a sample of finished images); the tables read page by
-// page. Every failure reaches the status bar; those of something the user asked for also
-// open a message box. Window geometry and state, the last study,
-// the tab, the splitter and the column widths persist in QSettings. Closing it while a run
-// is going (agents of the embedded coordinator at work) asks whether to drain the agents
-// first; draining lets them finish and commit the images they hold before the app exits.
+// MainWindow: SegScale Studio's window. File > New study… creates a study
+// (NewStudyDialog) and opens it; Study > Add data source… adds images to an embedded one
+// (DataSourceDialog). File > Open study… runs the study's coordinator in this process
+// (local agents join it on 127.0.0.1); File > Connect… attaches to a `segscale serve`
+// with an admin token. Tabs watch it: Progress, Workers (WorkersPage: start agents here,
+// over SSH or Slurm, drain, stop), Errors (ErrorsPage: failed images filtered, details,
+// retry, export), Results (one row per image, one column per class) and Audit
+// (AuditPage: marks on a sample of finished images); the tables read page by page. Every
+// failure reaches the status bar; those of something the user asked for also open a
+// message box. Window geometry and state, the last study, the tab, the splitter and the
+// column widths persist in QSettings. Closing it while a run is going (agents of the
+// embedded coordinator at work) asks whether to drain the agents first; draining lets
+// them finish and commit the images they hold before the app exits.
 
 #include <QMainWindow>
 #include <QTimer>
@@ -73,8 +75,7 @@ public:
     ProgressPanel *progressPanel() const { return m_progress; }
     QTableView *workersView() const;
     WorkersPage *workersPage() const { return m_workersPage; }
-    // File > New study… (Ctrl+N): emits newStudyRequested(); the study-creation dialog
-    // connects to it.
+    // File > New study… (Ctrl+N): opens a NewStudyDialog.
     QAction *newStudyAction() const { return m_newStudy; }
     QString lastStudy() const { return m_lastStudy; }
     ErrorsModel *errorsModel() const;
@@ -85,10 +86,9 @@ public:
     ErrorsPage *errorsPage() const { return m_errorsPage; }
     AuditPage *auditPage() const { return m_auditPage; }
     QTabWidget *tabs() const { return m_tabs; }
+    // Study > Add data source… (enabled for an open embedded study only).
+    QAction *addDataSourceAction() const { return m_addDataSource; }
     QString lastFailure() const { return m_lastFailure; }
-
-Q_SIGNALS:
-    void newStudyRequested();
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -112,6 +112,7 @@ private:
     AuditPage *m_auditPage;
     ResultsModel *m_results;
     QTableView *m_resultsView;
+    QAction *m_addDataSource = nullptr;
     QLabel *m_connectionLabel;
     QAction *m_newStudy = nullptr;
     QString m_lastFailure;

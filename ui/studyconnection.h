@@ -48,6 +48,8 @@ public:
     bool isEmbedded() const { return m_thread != nullptr; }
     // What the status bar says: the study file or the URL.
     QString describe() const;
+    // Embedded only: the study file; empty when remote or closed.
+    QString database() const { return isEmbedded() ? m_database : QString(); }
     // Embedded only: where external agents connect and the token file they present.
     QString agentUrl() const { return m_agentUrl; }
     QString agentTokenFile() const { return m_agentTokenFile; }

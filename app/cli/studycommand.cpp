@@ -8,17 +8,15 @@
 #include "jobs/jobstore.h"
 #include "pipeline/storagefetcher.h"
 #include "storage/credentials.h"
-#include "storage/localstorage.h"
 #include "study/datasetscanner.h"
+#include "study/datasetsource.h"
 #include "study/studycreator.h"
 #include "study/studycsvexport.h"
 #include "study/studystatus.h"
 
 #include <QCommandLineParser>
 #include <QElapsedTimer>
-#include <QFileInfo>
 #include <QTextStream>
-#include <QUrl>
 
 #include <algorithm>
 #include <functional>
@@ -227,75 +225,37 @@ int create(const QStringList &args)
 
 // --- add ------------------------------------------------------------------------------
 
-// Where `study add` finds a dataset: a Storage rooted at the dataset's folder, and how the
-// study records it. Opening it is wiring (a local folder, or a connection to the server);
-// walking, filtering and adding are Study::DatasetScanner's, the same for both.
-struct OpenedDataset {
-    std::shared_ptr<Storage::Storage> folder;
-    Study::DatasetScanner::Dataset dataset;
-    QString where;  // how messages name it
-    QString scanning;
-};
+// Where `study add` finds a dataset: Study::DatasetSource opens it (a local folder, or a
+// connection to the server) as the desktop app does; walking, filtering and adding are
+// Study::DatasetScanner's. An error from opening it is reported here; its exit code.
+using Opened = std::variant<Study::DatasetSource::Opened, int>;
 
-// An error from opening the dataset, already reported; its exit code.
-using Opened = std::variant<OpenedDataset, int>;
+int openFailure(const QString &cmd, const Error &error)
+{
+    return error.category == ErrorCategory::Usage ? usageError(cmd, error.message) : failure(cmd, error);
+}
 
 Opened openLocal(const QString &cmd, const QString &input)
 {
-    if (input.contains(QLatin1StringView("://")) && !input.startsWith(QLatin1StringView("file://")))
-        return usageError(cmd, QStringLiteral("%1: unsupported URL; use a local path, file:///path or "
-                                              "sftp://user@host:port/path").arg(input));
-    const QString localPath = input.startsWith(QLatin1StringView("file://")) ? QUrl(input).toLocalFile() : input;
-    const QFileInfo info(localPath);
-    if (!info.exists())
-        return usageError(cmd, QStringLiteral("%1 does not exist").arg(input));
-    OpenedDataset d;
-    d.dataset.storageName = QStringLiteral("local");
-    d.dataset.storageUrl = QStringLiteral("file://");
-    d.dataset.root = info.isDir() ? info.canonicalFilePath() : info.canonicalPath();
-    if (!info.isDir())
-        d.dataset.singleFile = info.fileName();
-    auto folder = Storage::LocalStorage::open(d.dataset.root);
-    if (!folder)
-        return failure(cmd, folder.error());
-    d.folder = *folder;
-    d.where = d.dataset.root;
-    d.scanning = QStringLiteral("scanning ") + d.dataset.root;
-    return d;
+    auto opened = Study::DatasetSource::openLocal(input);
+    if (!opened)
+        return openFailure(cmd, opened.error());
+    return *opened;
 }
 
-Opened openRemote(const QString &cmd, const QString &input, const Storage::StorageUrl &url,
-                  Pipeline::StorageFetcher &fetcher, const std::optional<QString> &credentialsPath)
+Opened openRemote(const QString &cmd, const Storage::StorageUrl &url, Pipeline::StorageFetcher &fetcher,
+                  const Storage::Credentials &credentials, const Storage::StorageOptions &options,
+                  const std::optional<QString> &credentialsPath)
 {
     // The server first, so a host key or login problem is reported as such (an unknown
     // host key is a usage problem: exit 2, with the command that trusts it).
     auto server = fetcher.connect(url, credentialsPath.value_or(QString()));
     if (!server)
         return failure(cmd, server.error());
-    auto entry = (*server)->stat(url.path);
-    if (!entry)
-        return entry.error().category == ErrorCategory::Missing ? usageError(cmd, QStringLiteral("%1 does not exist").arg(input))
-                                                                : failure(cmd, entry.error());
-    OpenedDataset d;
-    d.dataset.storageUrl = Pipeline::StorageFetcher::serverUrl(url);
-    d.dataset.storageName = d.dataset.storageUrl;
-    d.dataset.root = url.path;
-    auto folder = fetcher.openFolder(url);
-    if (!folder && folder.error().category == ErrorCategory::Unreadable) {
-        // Not a folder: one file, recorded under its parent folder as a local file is.
-        const qsizetype slash = url.path.lastIndexOf(QLatin1Char('/'));
-        d.dataset.singleFile = url.path.mid(slash + 1);
-        d.dataset.root = slash <= 0 ? QStringLiteral("/") : url.path.left(slash);
-        Storage::StorageUrl parent = url;
-        parent.path = d.dataset.root;
-        folder = fetcher.openFolder(parent);
-    }
-    if (!folder)
-        return failure(cmd, folder.error());
-    d.folder = *folder;
-    d.where = Pipeline::StorageFetcher::location(d.dataset.storageUrl, d.dataset.root);
-    d.scanning = QStringLiteral("scanning ") + input;
-    return d;
+    auto opened = Study::DatasetSource::openRemote(url, credentials, options, *server);
+    if (!opened)
+        return openFailure(cmd, opened.error());
+    return *opened;
 }
 
 int add(const QStringList &args)
@@ -357,15 +317,16 @@ int add(const QStringList &args)
     options.knownHostsPath = p.value(knownHosts);
     Pipeline::StorageFetcher fetcher(loaded, options);
     if (url) {
-        opened = openRemote(cmd, input, *url, fetcher, credentialsPath);
+        opened = openRemote(cmd, *url, fetcher, loaded, options, credentialsPath);
         if (std::holds_alternative<int>(*opened))
             return std::get<int>(*opened);
     }
-    auto &d = std::get<OpenedDataset>(*opened);
+    auto &d = std::get<Study::DatasetSource::Opened>(*opened);
+    const QString scanning = QStringLiteral("scanning ") + (url ? input : d.where);
     d.dataset.include = p.values(include);
     d.dataset.exclude = p.values(exclude);
 
-    ProgressLine scan(d.scanning);
+    ProgressLine scan(scanning);
     std::optional<ProgressLine> adding;
     Study::DatasetScanner scanner(**store, *d.folder);
     auto stats = scanner.scan(d.dataset, [&](const Study::DatasetScanner::Progress &progress) {

@@ -5,11 +5,11 @@
 #include "model/classtable.h"
 #include "model/espnetnetwork.h"
 #include "model/pspnetnetwork.h"
+#include "model/weightsfile.h"
 
 #include <torch/script.h>
 #include <torch/torch.h>
 
-#include <QCryptographicHash>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -215,13 +215,7 @@ Result<qint64> ModelImporter::parameterCount(const ModelCard &card)
 
 Result<QByteArray> ModelImporter::sha256(const QString &path)
 {
-    QFile f(path);
-    if (!f.exists())
-        return Error{ErrorCategory::Missing, QStringLiteral("%1 does not exist").arg(path)};
-    QCryptographicHash hash(QCryptographicHash::Sha256);
-    if (!f.open(QIODevice::ReadOnly) || !hash.addData(&f))
-        return Error{ErrorCategory::Unreadable, QStringLiteral("cannot read %1: %2").arg(path, f.errorString())};
-    return hash.result().toHex();
+    return WeightsFile::sha256OfFile(path);
 }
 
 } // namespace SegScale::Model

@@ -13,6 +13,17 @@ QByteArray WeightsFile::sha256(const QByteArray &bytes)
     return QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex();
 }
 
+Result<QByteArray> WeightsFile::sha256OfFile(const QString &path)
+{
+    QFile f(path);
+    if (!f.exists())
+        return Error{ErrorCategory::Missing, QStringLiteral("%1 does not exist").arg(path)};
+    QCryptographicHash hash(QCryptographicHash::Sha256);
+    if (!f.open(QIODevice::ReadOnly) || !hash.addData(&f))
+        return Error{ErrorCategory::Unreadable, QStringLiteral("cannot read %1: %2").arg(path, f.errorString())};
+    return hash.result().toHex();
+}
+
 Result<QByteArray> WeightsFile::readVerified(const ModelCard &card)
 {
     const QString path = card.weightsPath();

@@ -10,6 +10,7 @@
 #include "base/result.h"
 
 #include <QByteArray>
+#include <QString>
 
 namespace SegScale::Model {
 
@@ -22,6 +23,9 @@ public:
     static Result<QByteArray> readVerified(const ModelCard &card);
     // Hex, lower case.
     static QByteArray sha256(const QByteArray &bytes);
+    // The same over a file, read in pieces (what `segscale model` prints and `model
+    // import` records): Missing when it does not exist, Unreadable when it cannot be read.
+    static Result<QByteArray> sha256OfFile(const QString &path);
 };
 
 } // namespace SegScale::Model

@@ -1,9 +1,7 @@
 #include "pipeline/storagefetcher.h"
 
 #include "storage/connectiontester.h"
-
-#include <QDir>
-#include <QUrl>
+#include "storage/remotelocation.h"
 
 namespace SegScale::Pipeline {
 
@@ -30,60 +28,31 @@ StorageFetcher::StorageFetcher(Storage::Credentials credentials, Storage::Storag
 
 StorageFetcher::~StorageFetcher() = default;
 
+// The spelling of locations moved to Storage::RemoteLocation (the study services and the
+// desktop app use it without the engine); these stay for the engine's callers.
 bool StorageFetcher::isRemote(const QString &location)
 {
-    return location.startsWith(QLatin1StringView("sftp://"), Qt::CaseInsensitive);
+    return Storage::RemoteLocation::isRemote(location);
 }
 
 Result<Storage::StorageUrl> StorageFetcher::parseRemote(const QString &location)
 {
-    if (!isRemote(location))
-        return Error{ErrorCategory::Usage, QStringLiteral("%1 is not an sftp:// location").arg(location)};
-    // StorageUrl::parse cleans the path, which would turn root/../../etc/passwd into
-    // /etc/passwd without a word; look at the path as given first.
-    const QUrl raw(location.trimmed(), QUrl::StrictMode);
-    const QString path = raw.path(QUrl::FullyDecoded);
-    if (path.split(QLatin1Char('/')).contains(QLatin1StringView("..")))
-        return Error{ErrorCategory::Usage,
-                     QStringLiteral("%1 contains \"..\"; refused (name the file or folder without climbing out of it)")
-                         .arg(location)};
-    if (path == QLatin1StringView("/~") || path.startsWith(QLatin1StringView("/~/")))
-        return Error{ErrorCategory::Usage,
-                     QStringLiteral("%1: a home-relative path (/~) cannot name images; give the absolute path").arg(location)};
-    auto url = Storage::StorageUrl::parse(location);
-    if (!url)
-        return url.error();
-    // Decoded, so that a file named "a%20b.jpg" or "x#1.jpg" is read under its real name.
-    url->path = path.isEmpty() ? QStringLiteral("/") : QDir::cleanPath(path);
-    if (!url->path.startsWith(QLatin1Char('/')))
-        url->path.prepend(QLatin1Char('/'));
-    return url;
+    return Storage::RemoteLocation::parse(location);
 }
 
 QString StorageFetcher::serverUrl(const Storage::StorageUrl &url)
 {
-    QUrl u;
-    u.setScheme(QStringLiteral("sftp"));
-    u.setUserName(url.user);
-    u.setHost(url.host);
-    u.setPort(url.port); // explicit even for 22: one spelling per server in a study
-    return u.toString(QUrl::FullyEncoded);
+    return Storage::RemoteLocation::serverUrl(url);
 }
 
 QString StorageFetcher::location(const QString &storageUrl, const QString &absolutePath)
 {
-    if (!isRemote(storageUrl))
-        return absolutePath; // "file://", "" or a local root: the path is the location
-    QUrl u(storageUrl);
-    u.setPath(absolutePath, QUrl::DecodedMode);
-    return u.toString(QUrl::FullyEncoded);
+    return Storage::RemoteLocation::location(storageUrl, absolutePath);
 }
 
 QString StorageFetcher::location(const Storage::StorageUrl &server, const QString &absolutePath)
 {
-    if (server.isLocal())
-        return absolutePath;
-    return location(serverUrl(server), absolutePath);
+    return Storage::RemoteLocation::location(server, absolutePath);
 }
 
 std::shared_ptr<StorageFetcher::Server> StorageFetcher::server(const Storage::StorageUrl &url)

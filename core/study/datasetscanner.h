@@ -58,6 +58,10 @@ public:
 
     Result<Stats> scan(const Dataset &dataset, const ProgressCallback &progress = {},
                        const std::atomic<bool> *cancel = nullptr);
+    // What scan() would list, without a study: `listed` and `excluded` only (the data
+    // sources dialog's "Count"). Listing itself cannot be interrupted; cancel is reported.
+    static Result<Stats> count(Storage::Storage &folder, const Dataset &dataset, const ProgressCallback &progress = {},
+                               const std::atomic<bool> *cancel = nullptr);
 
 private:
     Jobs::JobStore &m_store;

@@ -15,3 +15,10 @@ if(SEGSCALE_BUILD_GUI)
     # local agent launched from it, and closing during the run: Cancel, then drain and close.
     segscale_add_test(NAME tst_studiomanners SOURCES ui/tst_studiomanners.cpp LIBS segscale_ui LABELS ui integration model TIMEOUT 600)
 endif()
+if(SEGSCALE_BUILD_GUI)
+    # File > New study… and Study > Add data source… through their API: the real ESPNet
+    # model, a local folder compared with a CLI-made twin, and a real sshd for Test, the
+    # host key dialog and Count over SFTP.
+    segscale_add_test(NAME tst_studydialogs SOURCES ui/tst_studydialogs.cpp common/sshdfixture.cpp common/sshdfixture.h
+                      LIBS segscale_ui LABELS ui integration model TIMEOUT 300)
+endif()

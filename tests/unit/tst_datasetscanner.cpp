@@ -108,6 +108,32 @@ private Q_SLOTS:
         QCOMPARE(pathsIn(*only), (QStringList{QStringLiteral("c/3.png"), QStringLiteral("d/notes.txt")}));
     }
 
+    // count() lists and filters as scan() does, and needs no study.
+    void countMatchesScanWithoutAStudy()
+    {
+        auto folder = Storage::LocalStorage::open(m_photos);
+        QVERIFY(folder.ok());
+        auto d = localDataset(m_photos);
+        d.exclude = {QStringLiteral("tmp_*"), QStringLiteral("c/thumbs/*")};
+        qint64 seen = 0;
+        auto counted = DatasetScanner::count(**folder, d, [&](const DatasetScanner::Progress &p) { seen = p.done; });
+        QVERIFY2(counted.ok(), qPrintable(counted.ok() ? QString() : counted.error().toString()));
+        QCOMPARE(counted->listed, 3);
+        QCOMPARE(counted->excluded, 2);
+        QCOMPARE(counted->added, 0);
+        QCOMPARE(counted->datasetId, 0);
+        QVERIFY(seen > 0);
+        d.exclude.clear();
+        d.include = {QStringLiteral("*.txt")};
+        counted = DatasetScanner::count(**folder, d);
+        QVERIFY(counted.ok());
+        QCOMPARE(counted->listed, 1);
+        const std::atomic<bool> stop{true};
+        counted = DatasetScanner::count(**folder, d, {}, &stop);
+        QVERIFY(counted.ok());
+        QVERIFY(counted->cancelled);
+    }
+
     // A rescan adds only new files; the dataset and storage rows are reused.
     void rescanSkipsKnownPaths()
     {
