@@ -1,6 +1,7 @@
 #include "jobs/jobstore.h"
 
 #include "base/printabletext.h"
+#include "jobs/resultshares.h"
 
 #include <QAtomicInteger>
 #include <QDateTime>
@@ -87,8 +88,10 @@ QString outcomeName(WriteOutcome outcome)
 
 // Prepared once per batch, reused for every item of it.
 struct JobStore::WriteContext {
-    explicit WriteContext(const QSqlDatabase &db) : select(db), update(db), insert(db), worker(db), error(db) {}
+    explicit WriteContext(const QSqlDatabase &db) : select(db), update(db), insert(db), worker(db), error(db), shares(db) {}
     QSqlQuery select, update, insert, worker, error;
+    QSqlQuery shares;      // the result's copy in result_shares (ResultShares)
+    int shareColumns = 0;
     qint64 now = 0;
     int run = 0;
     QByteArray fingerprint;
@@ -672,6 +675,22 @@ Result<QList<WriteOutcome>> JobStore::completeMany(const QList<Completion> &comp
                                           "finished_at = ?, updated_at = ?, error_category = NULL WHERE id = ?"));
         ctx.insert.prepare(QStringLiteral("INSERT INTO results (image_id, run, width, height, composition, label_path, overlay_path, "
                                           "timings, model_fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+        // The queryable copy of the shares: one more INSERT per result, same transaction.
+        int widest = 0;
+        for (const auto &c : completions)
+            widest = std::max(widest, int(c.result.composition.size()));
+        ctx.shareColumns = ResultShares::columns(m_db);
+        if (ctx.shareColumns == 0 || widest > ctx.shareColumns) {
+            auto classes = ResultShares::studyClasses(m_db);
+            if (!classes)
+                return classes.error();
+            auto made = ResultShares::ensure(m_db, m_dialect, std::max(widest, *classes));
+            if (!made)
+                return made.error();
+            ctx.shareColumns = *made;
+        }
+        if (!ResultShares::prepareInsert(ctx.shares, m_dialect, ctx.shareColumns))
+            return sqlError(ctx.shares, QStringLiteral("preparing the class shares"));
         QList<WriteOutcome> outcomes;
         outcomes.reserve(completions.size());
         for (const auto &c : completions) {
@@ -723,6 +742,9 @@ Result<WriteOutcome> JobStore::completeOne(WriteContext &ctx, const Completion &
     ctx.insert.addBindValue(ctx.now);
     if (!ctx.insert.exec())
         return sqlError(ctx.insert, QStringLiteral("recording the result of image %1").arg(c.imageId));
+    ResultShares::bind(ctx.shares, ctx.shareColumns, r.composition, ctx.run, c.imageId);
+    if (!ctx.shares.exec())
+        return sqlError(ctx.shares, QStringLiteral("recording the class shares of image %1").arg(c.imageId));
     ++ctx.doneBy[holder];
     return WriteOutcome::Done;
 }
@@ -824,6 +846,10 @@ Result<qint64> JobStore::resetToPending(std::optional<ImageState> state)
         const QString where = state ? QStringLiteral("state = %1").arg(st(*state)) : QStringLiteral("state <> 0");
         if (!state || state == ImageState::Done) {
             // The current run's result goes with the image, so the next one is its only one.
+            if (m_db.tables().contains(QStringLiteral("result_shares")) &&
+                !q.exec(QStringLiteral("DELETE FROM result_shares WHERE run = (SELECT run FROM settings WHERE id = 1) AND "
+                                       "image_id IN (SELECT id FROM images WHERE state = 2)")))
+                return sqlError(q, QStringLiteral("removing class shares of the current run"));
             if (!q.exec(QStringLiteral("DELETE FROM results WHERE run = (SELECT run FROM settings WHERE id = 1) AND "
                                        "image_id IN (SELECT id FROM images WHERE state = 2)")))
                 return sqlError(q, QStringLiteral("removing results of the current run"));

@@ -13,7 +13,7 @@ enum class Dialect { Sqlite, Postgres };
 
 class Schema {
 public:
-    static constexpr int CurrentVersion = 4;
+    static constexpr int CurrentVersion = 5;
 
     // 0 for an empty database (no meta table).
     static Result<int> version(QSqlDatabase &db);
