@@ -20,6 +20,7 @@ namespace SegScale::Ui {
 class ErrorsModel;
 class ProgressPanel;
 class ResultsModel;
+class ResultsPage;
 class StudyConnection;
 class WorkersModel;
 
@@ -40,7 +41,7 @@ public:
     void retryCategory();
     void retryAll();
     // Saves one PNG per tab into dir (progress.png, workers.png, errors.png,
-    // results.png); the paths written.
+    // results.png), and viewer.png when an image viewer is open; the paths written.
     QStringList saveScreenshots(const QString &dir);
 
     StudyConnection *connection() const { return m_connection; }
@@ -49,6 +50,7 @@ public:
     QTableView *workersView() const { return m_workersView; }
     ErrorsModel *errorsModel() const { return m_errors; }
     ResultsModel *resultsModel() const { return m_results; }
+    ResultsPage *resultsPage() const { return m_resultsPage; }
     QTableView *errorsView() const { return m_errorsView; }
     QTableView *resultsView() const { return m_resultsView; }
     QComboBox *categoryBox() const { return m_category; }
@@ -77,6 +79,7 @@ private:
     ResultsModel *m_results;
     QTableView *m_errorsView;
     QTableView *m_resultsView;
+    ResultsPage *m_resultsPage = nullptr;
     QComboBox *m_category = nullptr;
     QAction *m_retryCategory = nullptr;
     QAction *m_retryAll = nullptr;

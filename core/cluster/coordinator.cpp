@@ -1,5 +1,6 @@
 #include "cluster/coordinator.h"
 
+#include "cluster/resultsservice.h"
 #include "jobs/jobstore.h"
 
 #include <QCryptographicHash>
@@ -109,6 +110,7 @@ Result<void> Coordinator::open()
     if (!store)
         return store.error();
     m_store = std::move(store).value();
+    m_results = std::make_unique<ResultsService>(*m_store, m_options.outputs);
     Jobs::JobStore::Options o;
     o.maxAttempts = m_options.maxAttempts;
     m_store->setOptions(o);
@@ -590,6 +592,10 @@ void Coordinator::admin(Session &s, const QJsonObject &m)
         reply(s, m, QJsonObject{{QStringLiteral("type"), QStringLiteral("workers")},
                                 {QStringLiteral("workers"), workers()},
                                 {QStringLiteral("launched"), m_launch ? m_launch->launched() : QJsonArray{}}});
+    } else if (ResultsService::handles(t)) {
+        // results, composition, export, image (the Results view); the "results" half of
+        // the branch below is no longer reached.
+        reply(s, m, m_results->handle(m));
     } else if (t == QLatin1StringView("results") || t == QLatin1StringView("errors")) {
         const qint64 after = integer(m, "after");
         const int limit = m.contains(QStringLiteral("limit")) ? static_cast<int>(integer(m, "limit")) : 100;

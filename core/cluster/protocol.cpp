@@ -81,6 +81,24 @@ constexpr Field kPage[] = {
     {"limit", Kind::Int, false, 1, Protocol::kMaxPageRows},
     {"category", Kind::String, false, 0, 32},
 };
+constexpr Field kResultsPage[] = {
+    {"after", Kind::Int, false, 0, kMaxId},
+    {"limit", Kind::Int, false, 1, Protocol::kMaxPageRows},
+    {"sort", Kind::String, false, 0, kShortText},   // a class name, or "image"
+    {"order", Kind::String, false, 0, 8},           // "asc" | "desc"
+    {"where", Kind::StringArray, false, 0, 32},     // "sky>0.3", "road<5%"
+    {"dataset", Kind::Int, false, 1, kMaxId},
+};
+constexpr Field kExport[] = {
+    {"format", Kind::String, true, 0, 8},  // "wide" | "long"
+    {"after", Kind::Int, false, 0, kMaxId},
+    {"limit", Kind::Int, false, 1, 100000},
+};
+constexpr Field kImage[] = {
+    {"image", Kind::Int, true, 1, kMaxId},
+    {"part", Kind::String, true, 0, 8},  // "photo" | "label"
+    {"offset", Kind::Int, false, 0, kMaxId},
+};
 constexpr Field kRetry[] = {{"category", Kind::String, false, 0, 32}};
 constexpr Field kWorker[] = {{"worker", Kind::String, true, 0, kShortText}};
 constexpr Field kLaunch[] = {
@@ -111,7 +129,10 @@ constexpr Schema kSchemas[] = {
     {"bye", R::Agent, kBye},
     {"summary", R::Admin, {}},
     {"workers", R::Admin, {}},
-    {"results", R::Admin, kPage},
+    {"results", R::Admin, kResultsPage},
+    {"composition", R::Admin, {}},
+    {"export", R::Admin, kExport},
+    {"image", R::Admin, kImage},
     {"errors", R::Admin, kPage},
     {"retry", R::Admin, kRetry},
     {"drain", R::Admin, kWorker},

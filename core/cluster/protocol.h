@@ -21,8 +21,9 @@
 //   check-result {passed, …}   (an agent that failed is refused work and told why)
 //   bye                        (then close)
 //                              drain | stop (pushed at any time)
-//   admin -> coordinator: summary, workers, results, errors, retry, drain, stop,
-//   subscribe, launch, launched, stop-launched; replies carry the same "id";
+//   admin -> coordinator: summary, workers, results {sort, order, where[], dataset},
+//   composition, export {format, after}, image {image, part, offset}, errors, retry,
+//   drain, stop, subscribe, launch, launched, stop-launched; replies carry the same "id";
 //   "changed" is pushed to subscribers.
 
 #include "base/result.h"

@@ -320,6 +320,11 @@ Result<int> JobStore::beginRun(const StudySettings &settings, bool newRun)
             if (!q.exec())
                 return sqlError(q, QStringLiteral("returning images to pending for run %1").arg(run));
         }
+        // The class-share table as wide as this model, made here (one writer) rather than
+        // by the first results, which several coordinators may write at once.
+        const int classes = std::max<int>(int(settings.classNames().size()), settings.modelCard.value(QStringLiteral("num_classes")).toInt());
+        if (auto made = ResultShares::ensure(m_db, m_dialect, classes); !made)
+            return made.error();
         return run;
     });
 }

@@ -94,11 +94,17 @@ Result<int> ResultShares::studyClasses(QSqlDatabase &db)
 Result<int> ResultShares::ensure(QSqlDatabase &db, Dialect dialect, int classes)
 {
     const int wanted = std::clamp(classes, 0, kMaxColumns);
+    QSqlQuery q(db);
+    if (dialect == Dialect::Postgres) {
+        // Several coordinators may get here at once: one makes or widens the table, the
+        // others wait for its commit and then find it done.
+        if (!q.exec(QStringLiteral("SELECT pg_advisory_xact_lock(5736298)")))
+            return sqlError(q, QStringLiteral("locking the class shares table"));
+    }
     const bool exists = db.tables().contains(QStringLiteral("result_shares"));
     int have = exists ? columns(db) : 0;
     if (exists && have >= wanted)
         return have;
-    QSqlQuery q(db);
     if (!exists) {
         QStringList cols;
         for (int c = 0; c < wanted; ++c)

@@ -7,7 +7,8 @@
 //
 // N comes from the study's model card, so the table cannot be a fixed schema step: it is
 // made (and back-filled from the BLOBs) by the v5 migration when the study has settings,
-// otherwise by the first batch of results; a later model with more classes adds columns.
+// otherwise when the settings are first written (JobStore::beginRun); a later model
+// with more classes, or a result wider than the card, adds columns.
 // Classes beyond kMaxColumns are not queryable (SQLite allows 2000 columns, PostgreSQL
 // 1600); their shares are still in the BLOB. Indexes per class are made on first use.
 // Static helpers on a connection: call them on the thread that owns it.

@@ -9,3 +9,9 @@ if(SEGSCALE_BUILD_GUI)
     # (the ESPNet model), then a separate `segscale serve` attached to over WebSocket.
     segscale_add_test(NAME tst_studio SOURCES ui/tst_studio.cpp LIBS segscale_ui LABELS ui integration model TIMEOUT 600)
 endif()
+if(SEGSCALE_BUILD_GUI)
+    # The Results view: SQL sort/filter paging, per-dataset means, CSV export against the
+    # CLI's bytes, and the image viewer, over a real embedded coordinator and SQLite study.
+    segscale_add_test(NAME tst_resultspage SOURCES ui/tst_resultspage.cpp LIBS segscale_ui LABELS ui integration TIMEOUT 180)
+    add_dependencies(tst_resultspage segscale)
+endif()
