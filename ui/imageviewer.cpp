@@ -84,8 +84,12 @@ ImageViewer::ImageViewer(StudyConnection *connection, QWidget *parent)
     auto *splitter = new QSplitter;
     splitter->addWidget(m_view);
     splitter->addWidget(side);
-    splitter->setStretchFactor(0, 4);
-    splitter->setStretchFactor(1, 1);
+    splitter->setStretchFactor(0, 1);
+    splitter->setStretchFactor(1, 0);
+    splitter->setCollapsible(0, false);
+    side->setMinimumWidth(200);
+    side->setMaximumWidth(420);
+    splitter->setSizes({800, 280});
 
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(m_title);

@@ -145,6 +145,9 @@ ResultsPage::ResultsPage(StudyConnection *connection, ResultsModel *model, QTabl
         const int sky = int(m_classes.indexOf(current.isEmpty() ? QStringLiteral("sky") : current));
         if (sky >= 0)
             m_class->setCurrentIndex(sky);
+        // A viewer opened before the summary came learns the names now.
+        if (m_viewer)
+            m_viewer->setClasses(m_classes, m_palette);
     });
 
     connect(m_export, &ResultsExport::finished, this, &ResultsPage::exportFinished);

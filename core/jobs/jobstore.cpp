@@ -698,12 +698,17 @@ Result<QList<WriteOutcome>> JobStore::completeMany(const QList<Completion> &comp
             return sqlError(ctx.shares, QStringLiteral("preparing the class shares"));
         QList<WriteOutcome> outcomes;
         outcomes.reserve(completions.size());
+        QList<qint64> recorded;
         for (const auto &c : completions) {
             auto o = completeOne(ctx, c);
             if (!o)
                 return o.error();
             outcomes.append(*o);
+            if (*o == WriteOutcome::Done)
+                recorded.append(c.imageId);
         }
+        if (auto r = ResultShares::addToSums(m_db, ctx.shareColumns, ctx.run, recorded); !r)
+            return r.error();
         if (!ctx.doneBy.empty())
             ctx.worker.prepare(QStringLiteral("UPDATE workers SET done_count = done_count + ?, last_seen = ? WHERE name = ?"));
         for (const auto &[holder, count] : ctx.doneBy) {
@@ -855,6 +860,10 @@ Result<qint64> JobStore::resetToPending(std::optional<ImageState> state)
                 !q.exec(QStringLiteral("DELETE FROM result_shares WHERE run = (SELECT run FROM settings WHERE id = 1) AND "
                                        "image_id IN (SELECT id FROM images WHERE state = 2)")))
                 return sqlError(q, QStringLiteral("removing class shares of the current run"));
+            if (m_db.tables().contains(QStringLiteral("result_shares"))) {
+                if (auto r = ResultShares::recomputeSums(m_db, ResultShares::columns(m_db)); !r)
+                    return r.error();
+            }
             if (!q.exec(QStringLiteral("DELETE FROM results WHERE run = (SELECT run FROM settings WHERE id = 1) AND "
                                        "image_id IN (SELECT id FROM images WHERE state = 2)")))
                 return sqlError(q, QStringLiteral("removing results of the current run"));

@@ -119,13 +119,86 @@ Result<int> ResultShares::ensure(QSqlDatabase &db, Dialect dialect, int classes)
             return sqlError(q, QStringLiteral("indexing the class shares"));
         if (auto r = backfill(db, dialect, wanted); !r)
             return r.error();
+        // Sums are derived from the shares: any left from before are made again.
+        if (!q.exec(QStringLiteral("DROP TABLE IF EXISTS result_share_sums")))
+            return sqlError(q, QStringLiteral("replacing the class share sums"));
+        if (auto r = createSums(db, dialect, wanted); !r)
+            return r.error();
+        if (auto r = recomputeSums(db, wanted); !r)
+            return r.error();
         return wanted;
     }
     for (int c = have; c < wanted; ++c) {
         if (!q.exec(QStringLiteral("ALTER TABLE result_shares ADD COLUMN %1 %2").arg(column(c), realType(dialect))))
             return sqlError(q, QStringLiteral("adding a class share column"));
+        if (!q.exec(QStringLiteral("ALTER TABLE result_share_sums ADD COLUMN %1 %2").arg(column(c), realType(dialect))))
+            return sqlError(q, QStringLiteral("adding a class share sum column"));
     }
     return wanted;
+}
+
+Result<void> ResultShares::createSums(QSqlDatabase &db, Dialect dialect, int columns)
+{
+    QStringList cols;
+    for (int c = 0; c < columns; ++c)
+        cols.append(QStringLiteral(", ") + column(c) + QLatin1Char(' ') + realType(dialect));
+    QSqlQuery q(db);
+    if (!q.exec(QStringLiteral("CREATE TABLE result_share_sums (run %1 NOT NULL, dataset_id %1 NOT NULL, n %1 NOT NULL%2, "
+                               "PRIMARY KEY (run, dataset_id))")
+                    .arg(intType(dialect), cols.join(QString()))))
+        return sqlError(q, QStringLiteral("creating the class share sums"));
+    return {};
+}
+
+namespace {
+
+QString sumsSelect(int columns, const QString &where)
+{
+    QString sums;
+    for (int c = 0; c < columns; ++c)
+        sums += QStringLiteral(", SUM(%1)").arg(ResultShares::column(c));
+    return QStringLiteral("SELECT run, dataset_id, COUNT(*)%1 FROM result_shares WHERE %2 GROUP BY run, dataset_id").arg(sums, where);
+}
+
+QString sumsColumns(int columns)
+{
+    QString names;
+    for (int c = 0; c < columns; ++c)
+        names += QStringLiteral(", ") + ResultShares::column(c);
+    return names;
+}
+
+} // namespace
+
+Result<void> ResultShares::recomputeSums(QSqlDatabase &db, int columns)
+{
+    QSqlQuery q(db);
+    if (!q.exec(QStringLiteral("DELETE FROM result_share_sums")))
+        return sqlError(q, QStringLiteral("clearing the class share sums"));
+    if (!q.exec(QStringLiteral("INSERT INTO result_share_sums (run, dataset_id, n%1) ").arg(sumsColumns(columns)) +
+                sumsSelect(columns, QStringLiteral("1 = 1"))))
+        return sqlError(q, QStringLiteral("summing the class shares"));
+    return {};
+}
+
+Result<void> ResultShares::addToSums(QSqlDatabase &db, int columns, int run, const QList<qint64> &imageIds)
+{
+    if (imageIds.isEmpty())
+        return {};
+    QStringList ids;
+    ids.reserve(imageIds.size());
+    for (qint64 id : imageIds)
+        ids.append(QString::number(id));
+    // One upsert per batch: the batch's shares summed per dataset, added to the totals.
+    QString update = QStringLiteral("n = result_share_sums.n + excluded.n");
+    for (int c = 0; c < columns; ++c)
+        update += QStringLiteral(", %1 = COALESCE(result_share_sums.%1, 0) + COALESCE(excluded.%1, 0)").arg(column(c));
+    QSqlQuery q(db);
+    if (!q.exec(QStringLiteral("INSERT INTO result_share_sums (run, dataset_id, n%1) ").arg(sumsColumns(columns)) +
+                sumsSelect(columns, QStringLiteral("run = %1 AND image_id IN (%2)").arg(run).arg(ids.join(QLatin1Char(',')))) +
+                QStringLiteral(" ON CONFLICT (run, dataset_id) DO UPDATE SET ") + update))
+        return sqlError(q, QStringLiteral("adding to the class share sums"));
+    return {};
 }
 
 bool ResultShares::prepareInsert(QSqlQuery &q, Dialect dialect, int columns)

@@ -16,6 +16,7 @@
 #include "base/result.h"
 #include "jobs/schema.h"
 
+#include <QList>
 #include <QSqlDatabase>
 #include <QString>
 
@@ -43,6 +44,15 @@ public:
     static bool prepareInsert(QSqlQuery &q, Dialect dialect, int columns);
     // Binds the shares (missing ones as NULL), then the run and the image of the result.
     static void bind(QSqlQuery &q, int columns, const std::vector<float> &shares, int run, qint64 imageId);
+
+    // result_share_sums(run, dataset_id, n, c0, ...): the shares summed per run and
+    // dataset, kept with every batch of results, so that the mean composition of a
+    // million results is one small read instead of a scan of them all.
+    static Result<void> createSums(QSqlDatabase &db, Dialect dialect, int columns);
+    // Adds the results of these images (already in result_shares) to the sums.
+    static Result<void> addToSums(QSqlDatabase &db, int columns, int run, const QList<qint64> &imageIds);
+    // Sums everything again (after results were removed: a reset, a migration).
+    static Result<void> recomputeSums(QSqlDatabase &db, int columns);
 
     // CREATE INDEX IF NOT EXISTS on (run, c<cls>, image_id): keyset pages sorted by a
     // class share, and range filters on it, read the index instead of every row.

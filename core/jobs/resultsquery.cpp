@@ -185,13 +185,14 @@ Result<QList<ResultsQuery::DatasetMeans>> ResultsQuery::datasetMeans()
     auto columns = shareColumns();
     if (!columns)
         return columns.error();
+    // From the running sums (ResultShares), not a scan of every result.
     QStringList averages;
     for (int c = 0; c < *columns; ++c)
-        averages.append(QStringLiteral(", AVG(s.%1)").arg(ResultShares::column(c)));
+        averages.append(QStringLiteral(", s.%1 / s.n").arg(ResultShares::column(c)));
     QSqlQuery q(m_store.database());
     q.setForwardOnly(true);
-    q.prepare(QStringLiteral("SELECT s.dataset_id, d.root, COUNT(*)%1 FROM result_shares s JOIN datasets d ON d.id = s.dataset_id "
-                             "WHERE s.run = ? GROUP BY s.dataset_id, d.root ORDER BY s.dataset_id")
+    q.prepare(QStringLiteral("SELECT s.dataset_id, d.root, s.n%1 FROM result_share_sums s JOIN datasets d ON d.id = s.dataset_id "
+                             "WHERE s.run = ? AND s.n > 0 ORDER BY s.dataset_id")
                   .arg(averages.join(QString())));
     q.addBindValue(*run);
     if (!q.exec())

@@ -4,7 +4,7 @@
 # (-DSEGSCALE_BUILD_GUI=ON). Makes a small study of the shared street photos plus one
 # corrupt file and one text file named like a photo, serves it, lets one agent (--stay, so it is still listed) finish it, then
 # attaches segscale-studio under xvfb-run and saves OUT/progress.png, workers.png,
-# errors.png and results.png.
+# errors.png, results.png and viewer.png (the first result in the image viewer).
 #   tests/ui/screenshots.sh [OUT]        (default OUT: $BUILD/screenshots)
 #   SEGSCALE_BUILD_DIR=build-ci tests/ui/screenshots.sh
 set -euo pipefail
@@ -64,4 +64,4 @@ sleep 3  # one more heartbeat: the agent's rate and RSS reach the coordinator
 # A settings file of its own: the window opens at its default size, whatever a user saved.
 XDG_CONFIG_HOME="$work/config" xvfb-run -a -s "-screen 0 1280x800x24" \
     "$studio" --connect "$url" --admin-token-file "$work/admin.token" --screenshot "$out"
-ls -l "$out"/progress.png "$out"/workers.png "$out"/errors.png "$out"/results.png
+ls -l "$out"/progress.png "$out"/workers.png "$out"/errors.png "$out"/results.png "$out"/viewer.png

@@ -291,13 +291,14 @@ private Q_SLOTS:
             QVERIFY(db.open());
             QSqlQuery q(db);
             QVERIFY(q.exec(QStringLiteral("DROP TABLE result_shares")));
+            QVERIFY(q.exec(QStringLiteral("DROP TABLE result_share_sums")));
             QVERIFY(q.exec(QStringLiteral("UPDATE meta SET value = '4' WHERE key = 'schema_version'")));
             q.finish();
             db.close();
         }
         QSqlDatabase::removeDatabase(QStringLiteral("downgrade"));
         auto reopened = JobStore::open(path);
-        QVERIFY(reopened.ok());
+        QVERIFY2(reopened.ok(), qPrintable(reopened ? QString() : reopened.error().toString()));
         f.store = std::move(*reopened);
         QSqlDatabase db = f.store->database();
         QCOMPARE(*Schema::version(db), Schema::CurrentVersion);
@@ -326,6 +327,15 @@ private Q_SLOTS:
             batch.append({img.imageId, img.leaseId, ImageResult{10, 10, sharesOf(1), {}, {}, {}, {}}});
         QVERIFY(f.store->completeMany(batch).ok());
         QCOMPARE(query.page({}, 0, 10)->size(), 5);
+        // The running sums forgot the reset results and count the new ones.
+        auto means = query.datasetMeans();
+        QVERIFY(means.ok());
+        qint64 counted = 0;
+        for (const auto &m : *means) {
+            counted += m.results;
+            QVERIFY(std::abs(m.means[1] - double(sharesOf(1)[1])) < 1e-9);
+        }
+        QCOMPARE(counted, 5);
     }
 
     void postgres()
