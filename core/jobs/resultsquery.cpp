@@ -126,6 +126,23 @@ Result<QList<ResultsQuery::Row>> ResultsQuery::page(const Options &o, qint64 aft
         where += QStringLiteral(" AND s.%1 %2 ?").arg(ResultShares::column(c.cls), c.greater ? QStringLiteral(">") : QStringLiteral("<"));
         binds.append(c.fraction);
     }
+    // SQLite has no statistics here, and with a condition on one class and the order on
+    // another it reads every match through the condition's index and sorts them (1 s for
+    // "sky > 30%" over a million results). When the condition matches many results, walking
+    // the sort index and skipping non-matches finds a page far sooner (0.08 s): a bounded
+    // count tells which case this is. PostgreSQL's planner has statistics and decides.
+    QString forceIndex;
+    if (m_store.dialect() == Dialect::Sqlite && o.sortClass >= 0 && !o.conditions.isEmpty()) {
+        constexpr int kMany = 5000;
+        QSqlQuery probe(db);
+        probe.prepare(QStringLiteral("SELECT COUNT(*) FROM (SELECT 1 FROM result_shares s WHERE %1 LIMIT %2)").arg(where).arg(kMany));
+        for (const QVariant &b : binds)
+            probe.addBindValue(b);
+        if (!probe.exec() || !probe.next())
+            return sqlError(probe, QStringLiteral("counting matching results"));
+        if (probe.value(0).toInt() >= kMany)
+            forceIndex = QStringLiteral(" INDEXED BY result_shares_") + ResultShares::column(o.sortClass);
+    }
     const QString op = o.descending ? QStringLiteral("<") : QStringLiteral(">");
     const QString dir = o.descending ? QStringLiteral("DESC") : QStringLiteral("ASC");
     QString order;
@@ -148,11 +165,12 @@ Result<QList<ResultsQuery::Row>> ResultsQuery::page(const Options &o, qint64 aft
     QSqlQuery q(db);
     q.setForwardOnly(true);
     q.prepare(QStringLiteral("SELECT s.image_id, i.dataset_id, d.root, i.path, r.width, r.height, r.composition, r.label_path, "
-                             "r.created_at FROM result_shares s JOIN results r ON r.id = s.result_id "
+                             "r.created_at FROM result_shares s%4 JOIN results r ON r.id = s.result_id "
                              "JOIN images i ON i.id = s.image_id JOIN datasets d ON d.id = i.dataset_id "
                              "WHERE %1 ORDER BY %2 LIMIT %3")
                   .arg(where, order)
-                  .arg(std::max(0, limit)));
+                  .arg(std::max(0, limit))
+                  .arg(forceIndex));
     for (const QVariant &b : binds)
         q.addBindValue(b);
     if (!q.exec())
