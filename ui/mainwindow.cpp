@@ -7,7 +7,9 @@
 #include "ui/errorspage.h"
 #include "ui/newstudydialog.h"
 #include "ui/progresspanel.h"
+#include "ui/imageviewer.h"
 #include "ui/resultsmodel.h"
+#include "ui/resultspage.h"
 #include "ui/studyconnection.h"
 #include "ui/workersmodel.h"
 #include "ui/workerspage.h"
@@ -178,23 +180,8 @@ QTableView *setUpTable(QTableView *view)
 
 QWidget *MainWindow::createResultsPage()
 {
-    auto *page = new QWidget;
-    auto *layout = new QVBoxLayout(page);
-    layout->setContentsMargins(0, 0, 0, 0);
-    auto *toolbar = new QToolBar(page);
-    toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
-    toolbar->addAction(tr("Reload"), m_results, &KeysetTableModel::reload);
-    layout->addWidget(toolbar);
-    m_resultsView->setModel(m_results);
-    setUpTable(m_resultsView);
-    m_resultsView->setTextElideMode(Qt::ElideLeft);  // the numbers fit; a long path keeps its file name
-    QHeaderView *header = m_resultsView->horizontalHeader();
-    header->setStretchLastSection(false);
-    header->setSectionResizeMode(QHeaderView::ResizeToContents);
-    header->setSectionResizeMode(ResultsModel::Image, QHeaderView::Interactive);
-    header->resizeSection(ResultsModel::Image, 320);
-    layout->addWidget(m_resultsView);
-    return page;
+    m_resultsPage = new ResultsPage(m_connection, m_results, m_resultsView);
+    return m_resultsPage;
 }
 
 ErrorsModel *MainWindow::errorsModel() const
@@ -411,6 +398,13 @@ QStringList MainWindow::saveScreenshots(const QString &dir)
     if (const QString path = DataSourceDialog::saveScreenshot(this, m_connection->database(), QDir(dir).filePath(QStringLiteral("datasource.png")));
         !path.isEmpty())
         written << path;
+    // The image viewer, when one is open (--screenshot opens the first result).
+    if (m_resultsPage && m_resultsPage->viewer()) {
+        QApplication::processEvents();
+        const QString path = QDir(dir).filePath(QStringLiteral("viewer.png"));
+        if (m_resultsPage->viewer()->grab().save(path))
+            written << path;
+    }
     return written;
 }
 

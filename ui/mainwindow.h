@@ -32,6 +32,7 @@ class ErrorsModel;
 class ErrorsPage;
 class ProgressPanel;
 class ResultsModel;
+class ResultsPage;
 class StudyConnection;
 class WorkersModel;
 class WorkersPage;
@@ -67,7 +68,8 @@ public:
     void retryCategory();
     void retryAll();
     // Saves one PNG per tab into dir (progress.png, workers.png, errors.png,
-    // results.png) and the Start agents dialog's pages; the paths written.
+    // results.png, audit.png), the Start agents dialog's pages, the study dialogs, and
+    // viewer.png when an image viewer is open; the paths written.
     QStringList saveScreenshots(const QString &dir);
 
     StudyConnection *connection() const { return m_connection; }
@@ -80,6 +82,7 @@ public:
     QString lastStudy() const { return m_lastStudy; }
     ErrorsModel *errorsModel() const;
     ResultsModel *resultsModel() const { return m_results; }
+    ResultsPage *resultsPage() const { return m_resultsPage; }
     QTableView *errorsView() const;
     QTableView *resultsView() const { return m_resultsView; }
     QComboBox *categoryBox() const;
@@ -113,6 +116,7 @@ private:
     ResultsModel *m_results;
     QTableView *m_resultsView;
     QAction *m_addDataSource = nullptr;
+    ResultsPage *m_resultsPage = nullptr;
     QLabel *m_connectionLabel;
     QAction *m_newStudy = nullptr;
     QString m_lastFailure;

@@ -1,5 +1,6 @@
 #include "ui/resultsmodel.h"
 
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QLocale>
 
@@ -16,6 +17,42 @@ void ResultsModel::setClasses(const QStringList &classes)
     endResetModel();
 }
 
+void ResultsModel::setSort(int cls, Qt::SortOrder order)
+{
+    m_sortClass = cls;
+    m_order = order;
+    applyQuery();
+}
+
+void ResultsModel::setFilter(const QStringList &conditions, std::optional<qint64> dataset)
+{
+    m_conditions = conditions;
+    m_dataset = dataset;
+    applyQuery();
+}
+
+void ResultsModel::applyQuery()
+{
+    QJsonObject filter;
+    if (m_sortClass >= 0 && m_sortClass < m_classes.size())
+        filter.insert(QStringLiteral("sort"), m_classes.at(m_sortClass));
+    filter.insert(QStringLiteral("order"), m_order == Qt::DescendingOrder ? QStringLiteral("desc") : QStringLiteral("asc"));
+    if (!m_conditions.isEmpty())
+        filter.insert(QStringLiteral("where"), QJsonArray::fromStringList(m_conditions));
+    if (m_dataset)
+        filter.insert(QStringLiteral("dataset"), static_cast<double>(*m_dataset));
+    pager()->setFilter(filter);
+    reload();
+}
+
+void ResultsModel::sort(int column, Qt::SortOrder order)
+{
+    if (column == Image)
+        setSort(-1, order);
+    else if (column >= FirstClass && column - FirstClass < m_classes.size())
+        setSort(column - FirstClass, order);
+}
+
 int ResultsModel::columnCount(const QModelIndex &parent) const
 {
     return parent.isValid() ? 0 : FirstClass + static_cast<int>(m_classes.size());
@@ -28,15 +65,24 @@ QVariant ResultsModel::data(const QModelIndex &index, int role) const
     const QJsonObject &r = row(index.row());
     const int column = index.column();
     if (role == Qt::TextAlignmentRole)
-        return column == Image ? QVariant() : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+        return column == Image || column == Dataset ? QVariant() : QVariant(Qt::AlignRight | Qt::AlignVCenter);
     if (role == Qt::ToolTipRole && column == Image)
         return r.value(QStringLiteral("location")).toString();
+    if (role == Qt::ToolTipRole && column == Dataset)
+        return r.value(QStringLiteral("dataset_root")).toString();
     if (role != Qt::DisplayRole && role != Qt::UserRole)
         return {};
     switch (column) {
     case Image:
         return role == Qt::UserRole ? QVariant(static_cast<qint64>(r.value(QStringLiteral("image")).toDouble()))
                                     : QVariant(r.value(QStringLiteral("location")).toString());
+    case Dataset: {
+        if (role == Qt::UserRole)
+            return static_cast<qint64>(r.value(QStringLiteral("dataset")).toDouble());
+        const QString root = r.value(QStringLiteral("dataset_root")).toString();
+        const QString name = QFileInfo(root).fileName();
+        return name.isEmpty() ? root : name;
+    }
     case Width:
         return r.value(QStringLiteral("width")).toInt();
     case Height:
@@ -61,6 +107,8 @@ QVariant ResultsModel::headerData(int section, Qt::Orientation orientation, int 
     switch (section) {
     case Image:
         return tr("Image");
+    case Dataset:
+        return tr("Dataset");
     case Width:
         return tr("Width");
     case Height:

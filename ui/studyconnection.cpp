@@ -382,6 +382,29 @@ void StudyConnection::requestPage(const QString &kind, qint64 after, int limit, 
     });
 }
 
+void StudyConnection::query(QJsonObject request, QObject *context, ReplyHandler onReply)
+{
+    QPointer<QObject> guard(context);
+    if (!m_connected || !m_client) {
+        const QString what = type(request);
+        QMetaObject::invokeMethod(
+            this, [guard, what, onReply = std::move(onReply)] {
+                if (guard)
+                    onReply({}, tr("%1: not connected to a coordinator").arg(what));
+            },
+            Qt::QueuedConnection);
+        return;
+    }
+    m_client->request(std::move(request), [guard, onReply = std::move(onReply)](const QJsonObject &r) {
+        if (!guard)
+            return;
+        if (isError(r))
+            onReply(r, errorText(r));
+        else
+            onReply(r, QString());
+    });
+}
+
 void StudyConnection::retry(const QString &category, QObject *context, std::function<void(qint64 count)> onDone)
 {
     QJsonObject request{{QStringLiteral("type"), QStringLiteral("retry")}};

@@ -81,6 +81,12 @@ public:
     // and -1: the listing ends there until it is reloaded.
     using PageHandler = std::function<void(const QJsonArray &rows, qint64 next)>;
     void requestPage(const QString &kind, qint64 after, int limit, const QJsonObject &filter, QObject *context, PageHandler onPage);
+    // Any other admin request (the Results view's "composition", "export", "image"): the
+    // reply goes to onReply unless context is gone by then; error is empty on success and
+    // the coordinator's readable message otherwise (also when not connected). Nothing is
+    // emitted: the caller shows the error where it belongs (a viewer, a dialog).
+    using ReplyHandler = std::function<void(const QJsonObject &reply, const QString &error)>;
+    void query(QJsonObject request, QObject *context, ReplyHandler onReply);
     // Failed images (of one category; empty: all) back to pending; onDone gets how many.
     // A refusal is an actionFailed(), as for drain and stop.
     void retry(const QString &category, QObject *context, std::function<void(qint64 count)> onDone);

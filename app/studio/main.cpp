@@ -5,7 +5,9 @@
 #include "ui/darkpalette.h"
 #include "ui/errorsmodel.h"
 #include "ui/mainwindow.h"
+#include "ui/imageviewer.h"
 #include "ui/resultsmodel.h"
+#include "ui/resultspage.h"
 #include "ui/studyconnection.h"
 
 #include <QApplication>
@@ -17,6 +19,7 @@
 
 #include <memory>
 
+using SegScale::Ui::ImageViewer;
 using SegScale::Ui::KeysetTableModel;
 using SegScale::Ui::MainWindow;
 using SegScale::Ui::StudyConnection;
@@ -69,9 +72,11 @@ int main(int argc, char *argv[])
         const QString dir = parser.value(QStringLiteral("screenshot"));
         auto state = std::make_shared<int>(0);
         auto shoot = [&window, &err, dir, state](int bit) {
-            if ((*state |= bit) != 31)
+            if (((*state |= bit) & 63) != 63)  // 64: the viewer was opened; 128: shot
                 return;
-            *state |= 64;
+            if (*state & 128)
+                return;
+            *state |= 128;
             QTimer::singleShot(500, &window, [&window, &err, dir] {
                 for (const QString &path : window.saveScreenshots(dir))
                     err << "saved " << path << '\n';
@@ -82,8 +87,20 @@ int main(int argc, char *argv[])
         QObject::connect(window.connection(), &StudyConnection::summaryUpdated, &window, [shoot] { shoot(1); });
         QObject::connect(window.connection(), &StudyConnection::workersUpdated, &window, [shoot] { shoot(2); });
         QObject::connect(window.errorsModel(), &KeysetTableModel::pageLoaded, &window, [shoot] { shoot(4); });
-        QObject::connect(window.resultsModel(), &KeysetTableModel::pageLoaded, &window, [shoot] { shoot(8); });
-        QObject::connect(window.connection(), &StudyConnection::datasetsUpdated, &window, [shoot] { shoot(16); });
+        QObject::connect(window.connection(), &StudyConnection::datasetsUpdated, &window, [shoot] { shoot(32); });
+        QObject::connect(window.resultsModel(), &KeysetTableModel::pageLoaded, &window, [&window, shoot, state] {
+            shoot(8);
+            // The viewer on the first result, once (it reports when photo and labels are in).
+            if (*state & 64)
+                return;
+            *state |= 64;
+            ImageViewer *viewer = window.resultsPage()->openViewer(0);
+            if (!viewer) {
+                shoot(16);
+                return;
+            }
+            QObject::connect(viewer, &ImageViewer::loaded, &window, [shoot] { shoot(16); });
+        });
         QObject::connect(window.connection(), &StudyConnection::failed, &window, [&err, &exitCode](const QString &m) {
             err << "segscale-studio: " << m << '\n';
             err.flush();

@@ -1,5 +1,6 @@
 #include "cluster/coordinator.h"
 
+#include "cluster/resultsservice.h"
 #include "jobs/auditstore.h"
 #include "jobs/errorlog.h"
 #include "jobs/jobstore.h"
@@ -118,6 +119,7 @@ Result<void> Coordinator::open()
     if (!store)
         return store.error();
     m_store = std::move(store).value();
+    m_results = std::make_unique<ResultsService>(*m_store, m_options.outputs);
     Jobs::JobStore::Options o;
     o.maxAttempts = m_options.maxAttempts;
     m_store->setOptions(o);
@@ -637,31 +639,15 @@ void Coordinator::admin(Session &s, const QJsonObject &m)
         reply(s, m, QJsonObject{{QStringLiteral("type"), QStringLiteral("workers")},
                                 {QStringLiteral("workers"), workers()},
                                 {QStringLiteral("launched"), m_launch ? m_launch->launched() : QJsonArray{}}});
-    } else if (t == QLatin1StringView("results") || t == QLatin1StringView("errors")) {
+    } else if (ResultsService::handles(t)) {
+        // results, composition, export, image (the Results view).
+        reply(s, m, m_results->handle(m));
+    } else if (t == QLatin1StringView("errors")) {
         const qint64 after = integer(m, "after");
         const int limit = m.contains(QStringLiteral("limit")) ? static_cast<int>(integer(m, "limit")) : 100;
         QJsonArray rows;
         qint64 last = after;
-        if (t == QLatin1StringView("results")) {
-            auto page = m_store->resultsPage(after, limit);
-            if (!page) {
-                reply(s, m, Protocol::error(QStringLiteral("database"), page.error().message));
-                return;
-            }
-            for (const auto &r : *page) {
-                QJsonArray composition;
-                for (float v : r.composition)
-                    composition.append(static_cast<double>(v));
-                rows.append(QJsonObject{{QStringLiteral("image"), static_cast<double>(r.imageId)},
-                                        {QStringLiteral("location"), r.location},
-                                        {QStringLiteral("width"), r.width},
-                                        {QStringLiteral("height"), r.height},
-                                        {QStringLiteral("composition"), composition},
-                                        {QStringLiteral("label"), r.labelPath},
-                                        {QStringLiteral("at"), static_cast<double>(r.atMs)}});
-                last = r.imageId;
-            }
-        } else {
+        {
             // Every filter absent or null means "any" (validate() lets null through).
             Jobs::ErrorLog::Filter filter;
             if (m.value(QStringLiteral("category")).isString()) {

@@ -43,6 +43,8 @@ struct Failure;
 
 namespace SegScale::Cluster {
 
+class ResultsService;
+
 struct CoordinatorOptions {
     QString database;          // SQLite file or postgresql:// URL
     QByteArray agentToken;     // a network hello must present one of these; in-process
@@ -127,6 +129,7 @@ private:
 
     CoordinatorOptions m_options;
     std::unique_ptr<Jobs::JobStore> m_store;
+    std::unique_ptr<ResultsService> m_results;  // the Results view's messages
     Jobs::StudySettings m_settings;
     QString m_modelPath;
     QList<Jobs::CheckImage> m_checks;

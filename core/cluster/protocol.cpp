@@ -78,11 +78,6 @@ constexpr Field kCheckResult[] = {
     {"message", Kind::String, false, 0, kLongText},
 };
 constexpr Field kBye[] = {{"release", Kind::IntArray, false, 0, Protocol::kMaxListItems}};
-constexpr Field kPage[] = {
-    {"after", Kind::Int, false, 0, kMaxId},
-    {"limit", Kind::Int, false, 1, Protocol::kMaxPageRows},
-    {"category", Kind::String, false, 0, 32},
-};
 // The errors listing's filters (absent or null: any); since/until: ms since the epoch.
 constexpr Field kErrorsPage[] = {
     {"after", Kind::Int, false, 0, kMaxId},
@@ -112,6 +107,24 @@ constexpr Field kAuditMark[] = {
 };
 constexpr Field kAuditMarks[] = {{"images", Kind::IntArray, true, 0, Protocol::kMaxPageRows}};
 constexpr Field kAuditSummary[] = {{"finished", Kind::Bool, false}};  // false: marks only (fast)
+constexpr Field kResultsPage[] = {
+    {"after", Kind::Int, false, 0, kMaxId},
+    {"limit", Kind::Int, false, 1, Protocol::kMaxPageRows},
+    {"sort", Kind::String, false, 0, kShortText},   // a class name, or "image"
+    {"order", Kind::String, false, 0, 8},           // "asc" | "desc"
+    {"where", Kind::StringArray, false, 0, 32},     // "sky>0.3", "road<5%"
+    {"dataset", Kind::Int, false, 1, kMaxId},
+};
+constexpr Field kExport[] = {
+    {"format", Kind::String, true, 0, 8},  // "wide" | "long"
+    {"after", Kind::Int, false, 0, kMaxId},
+    {"limit", Kind::Int, false, 1, 100000},
+};
+constexpr Field kImage[] = {
+    {"image", Kind::Int, true, 1, kMaxId},
+    {"part", Kind::String, true, 0, 8},  // "photo" | "label"
+    {"offset", Kind::Int, false, 0, kMaxId},
+};
 constexpr Field kWorker[] = {{"worker", Kind::String, true, 0, kShortText}};
 constexpr Field kLaunch[] = {
     {"kind", Kind::String, true, 0, 16},
@@ -146,7 +159,10 @@ constexpr Schema kSchemas[] = {
     {"bye", R::Agent, kBye},
     {"summary", R::Admin, {}},
     {"workers", R::Admin, {}},
-    {"results", R::Admin, kPage},
+    {"results", R::Admin, kResultsPage},
+    {"composition", R::Admin, {}},
+    {"export", R::Admin, kExport},
+    {"image", R::Admin, kImage},
     {"errors", R::Admin, kErrorsPage},
     {"error-facets", R::Admin, {}},
     {"retry", R::Admin, kRetry},

@@ -21,10 +21,12 @@
 //   check-result {passed, …}   (an agent that failed is refused work and told why)
 //   bye                        (then close)
 //                              drain | stop (pushed at any time)
-//   admin -> coordinator: summary, workers, results, errors, error-facets, retry, drain,
-//   stop, subscribe, launch, launched, stop-launched, datasets (per-dataset counts by
-//   state), throughput {minutes, bucket_seconds} (images finished per bucket),
-//   audit-sample, audit-mark, audit-marks, audit-summary; replies carry the same "id";
+//   admin -> coordinator: summary, workers, results {sort, order, where[], dataset},
+//   composition, export {format, after}, image {image, part, offset}, errors,
+//   error-facets, retry, drain, stop, subscribe, launch, launched, stop-launched,
+//   datasets (per-dataset counts by state), throughput {minutes, bucket_seconds} (images
+//   finished per bucket), audit-sample, audit-mark, audit-marks, audit-summary; replies
+//   carry the same "id";
 //   "changed" is pushed to subscribers.
 
 #include "base/result.h"

@@ -3,6 +3,7 @@
 #include "jobs/errorlog.h"
 
 #include "base/printabletext.h"
+#include "jobs/resultshares.h"
 
 #include <QAtomicInteger>
 #include <QDateTime>
@@ -89,8 +90,10 @@ QString outcomeName(WriteOutcome outcome)
 
 // Prepared once per batch, reused for every item of it.
 struct JobStore::WriteContext {
-    explicit WriteContext(const QSqlDatabase &db) : select(db), update(db), insert(db), worker(db), error(db) {}
+    explicit WriteContext(const QSqlDatabase &db) : select(db), update(db), insert(db), worker(db), error(db), shares(db) {}
     QSqlQuery select, update, insert, worker, error;
+    QSqlQuery shares;      // the result's copy in result_shares (ResultShares)
+    int shareColumns = 0;
     qint64 now = 0;
     int run = 0;
     QByteArray fingerprint;
@@ -319,6 +322,11 @@ Result<int> JobStore::beginRun(const StudySettings &settings, bool newRun)
             if (!q.exec())
                 return sqlError(q, QStringLiteral("returning images to pending for run %1").arg(run));
         }
+        // The class-share table as wide as this model, made here (one writer) rather than
+        // by the first results, which several coordinators may write at once.
+        const int classes = std::max<int>(int(settings.classNames().size()), settings.modelCard.value(QStringLiteral("num_classes")).toInt());
+        if (auto made = ResultShares::ensure(m_db, m_dialect, classes); !made)
+            return made.error();
         return run;
     });
 }
@@ -674,14 +682,35 @@ Result<QList<WriteOutcome>> JobStore::completeMany(const QList<Completion> &comp
                                           "finished_at = ?, updated_at = ?, error_category = NULL WHERE id = ?"));
         ctx.insert.prepare(QStringLiteral("INSERT INTO results (image_id, run, width, height, composition, label_path, overlay_path, "
                                           "timings, model_fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+        // The queryable copy of the shares: one more INSERT per result, same transaction.
+        int widest = 0;
+        for (const auto &c : completions)
+            widest = std::max(widest, int(c.result.composition.size()));
+        ctx.shareColumns = ResultShares::columns(m_db);
+        if (ctx.shareColumns == 0 || widest > ctx.shareColumns) {
+            auto classes = ResultShares::studyClasses(m_db);
+            if (!classes)
+                return classes.error();
+            auto made = ResultShares::ensure(m_db, m_dialect, std::max(widest, *classes));
+            if (!made)
+                return made.error();
+            ctx.shareColumns = *made;
+        }
+        if (!ResultShares::prepareInsert(ctx.shares, m_dialect, ctx.shareColumns))
+            return sqlError(ctx.shares, QStringLiteral("preparing the class shares"));
         QList<WriteOutcome> outcomes;
         outcomes.reserve(completions.size());
+        QList<qint64> recorded;
         for (const auto &c : completions) {
             auto o = completeOne(ctx, c);
             if (!o)
                 return o.error();
             outcomes.append(*o);
+            if (*o == WriteOutcome::Done)
+                recorded.append(c.imageId);
         }
+        if (auto r = ResultShares::addToSums(m_db, ctx.shareColumns, ctx.run, recorded); !r)
+            return r.error();
         if (!ctx.doneBy.empty())
             ctx.worker.prepare(QStringLiteral("UPDATE workers SET done_count = done_count + ?, last_seen = ? WHERE name = ?"));
         for (const auto &[holder, count] : ctx.doneBy) {
@@ -725,6 +754,9 @@ Result<WriteOutcome> JobStore::completeOne(WriteContext &ctx, const Completion &
     ctx.insert.addBindValue(ctx.now);
     if (!ctx.insert.exec())
         return sqlError(ctx.insert, QStringLiteral("recording the result of image %1").arg(c.imageId));
+    ResultShares::bind(ctx.shares, ctx.shareColumns, r.composition, ctx.run, c.imageId);
+    if (!ctx.shares.exec())
+        return sqlError(ctx.shares, QStringLiteral("recording the class shares of image %1").arg(c.imageId));
     ++ctx.doneBy[holder];
     return WriteOutcome::Done;
 }
@@ -826,6 +858,14 @@ Result<qint64> JobStore::resetToPending(std::optional<ImageState> state)
         const QString where = state ? QStringLiteral("state = %1").arg(st(*state)) : QStringLiteral("state <> 0");
         if (!state || state == ImageState::Done) {
             // The current run's result goes with the image, so the next one is its only one.
+            if (m_db.tables().contains(QStringLiteral("result_shares")) &&
+                !q.exec(QStringLiteral("DELETE FROM result_shares WHERE run = (SELECT run FROM settings WHERE id = 1) AND "
+                                       "image_id IN (SELECT id FROM images WHERE state = 2)")))
+                return sqlError(q, QStringLiteral("removing class shares of the current run"));
+            if (m_db.tables().contains(QStringLiteral("result_shares"))) {
+                if (auto r = ResultShares::recomputeSums(m_db, ResultShares::columns(m_db)); !r)
+                    return r.error();
+            }
             if (!q.exec(QStringLiteral("DELETE FROM results WHERE run = (SELECT run FROM settings WHERE id = 1) AND "
                                        "image_id IN (SELECT id FROM images WHERE state = 2)")))
                 return sqlError(q, QStringLiteral("removing results of the current run"));
@@ -945,62 +985,12 @@ Result<StudyProgress> JobStore::progress(int windowMinutes)
     });
 }
 
-// Rows read with their dataset id and the path inside it: the path becomes the full
-// location once the cursor is done (dataset() may query, and SQLite cursors must not nest).
-template <typename Row>
-Result<QList<Row>> JobStore::withLocations(QList<std::pair<Row, qint64>> rows)
-{
-    QList<Row> out;
-    out.reserve(rows.size());
-    for (auto &[r, datasetId] : rows) {
-        auto d = dataset(datasetId);
-        if (!d)
-            return d.error();
-        r.location = imageLocation(d->first, r.location);
-        out.append(std::move(r));
-    }
-    return out;
-}
-
 Result<QList<ErrorRecord>> JobStore::failedImages(std::optional<ErrorCategory> category, qint64 afterImageId, int limit)
 {
     // One query for every reader of the error log (ErrorLog adds worker, dataset, time).
     ErrorLog::Filter filter;
     filter.category = category;
     return ErrorLog(*this).page(filter, afterImageId, limit);
-}
-
-Result<QList<ResultRecord>> JobStore::resultsPage(qint64 afterImageId, int limit)
-{
-    auto run = currentRun();
-    if (!run)
-        return run.error();
-    QSqlQuery q(m_db);
-    q.setForwardOnly(true);
-    q.prepare(QStringLiteral("SELECT r.image_id, i.dataset_id, i.path, r.width, r.height, r.composition, r.label_path, r.created_at "
-                             "FROM results r JOIN images i ON i.id = r.image_id WHERE r.run = ? AND r.image_id > ? "
-                             "ORDER BY r.image_id LIMIT %1")
-                  .arg(std::max(0, limit)));
-    q.addBindValue(*run);
-    q.addBindValue(afterImageId);
-    if (!q.exec())
-        return sqlError(q, QStringLiteral("reading results"));
-    QList<std::pair<ResultRecord, qint64>> rows;
-    while (q.next()) {
-        ResultRecord r;
-        r.imageId = q.value(0).toLongLong();
-        r.location = q.value(2).toString();
-        r.width = q.value(3).toInt();
-        r.height = q.value(4).toInt();
-        const QByteArray blob = q.value(5).toByteArray();
-        r.composition.resize(static_cast<size_t>(blob.size() / qsizetype(sizeof(float))));
-        qFromLittleEndian<float>(blob.constData(), qsizetype(r.composition.size()), r.composition.data());
-        r.labelPath = q.value(6).toString();
-        r.atMs = q.value(7).toLongLong();
-        rows.append({std::move(r), q.value(1).toLongLong()});
-    }
-    q.finish();
-    return withLocations(std::move(rows));
 }
 
 Result<void> JobStore::setCheckImages(const QList<CheckImage> &images)

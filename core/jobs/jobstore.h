@@ -106,9 +106,6 @@ public:
     // Paged by keyset: images with id > afterImageId, at most limit of them (-1: all).
     Result<QList<ErrorRecord>> failedImages(std::optional<ErrorCategory> category = std::nullopt, qint64 afterImageId = 0,
                                             int limit = -1);
-    // Results of the current run with image id > afterImageId, ordered by image, at most
-    // limit rows: a table over a million results reads one page at a time.
-    Result<QList<ResultRecord>> resultsPage(qint64 afterImageId, int limit);
     Result<qint64> imageCount(std::optional<ImageState> state = std::nullopt);
     // Images leased to any worker but this one: what may still come back to pending.
     Result<qint64> leasedToOthers(const QString &worker);
@@ -139,8 +136,6 @@ private:
     // Root and storage URL of a dataset, cached: roots never change.
     Result<std::pair<QString, QString>> dataset(qint64 datasetId);
     qint64 backoffMs(int attempts) const;
-    template <typename Row>
-    Result<QList<Row>> withLocations(QList<std::pair<Row, qint64>> rows);
     struct WriteContext;
     Result<WriteOutcome> completeOne(WriteContext &ctx, const Completion &c);
     Result<WriteOutcome> failOne(WriteContext &ctx, const Failure &f);

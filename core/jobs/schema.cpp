@@ -1,5 +1,7 @@
 #include "jobs/schema.h"
 
+#include "jobs/resultshares.h"
+
 #include <QDateTime>
 #include <QSqlDatabase>
 #include <QSqlError>
@@ -102,12 +104,27 @@ const QStringList &stepV4()
     return sql;
 }
 
-// v5: PLACEHOLDER, empty here. The result-shares step comes from another branch of #13;
-// when both are merged, its statements take this place and audit stays v6.
+// v5: result_shares, the class shares of every result in one REAL column per class, so
+// that results can be sorted and filtered by a share in SQL. Its width is the study's
+// class count, so it is made in code (ResultShares::ensure), back-filled from the
+// composition BLOBs; a study without settings gets it with its first results.
 const QStringList &stepV5()
 {
-    static const QStringList sql{};
+    static const QStringList sql;
     return sql;
+}
+
+Result<void> afterV5(QSqlDatabase &db, Dialect dialect)
+{
+    auto classes = ResultShares::studyClasses(db);
+    if (!classes)
+        return classes.error();
+    if (*classes == 0)
+        return {};
+    auto made = ResultShares::ensure(db, dialect, *classes);
+    if (!made)
+        return made.error();
+    return {};
 }
 
 // v6: audit marks — a researcher's verdict on a finished image (accepted or flagged, with
@@ -127,7 +144,9 @@ Error sqlError(const QSqlQuery &q, const QString &what)
     return Error{ErrorCategory::Internal, QStringLiteral("study database: %1: %2").arg(what, q.lastError().text())};
 }
 
-Result<void> runStep(QSqlDatabase &db, Dialect dialect, int toVersion, const QStringList &statements)
+using StepCode = Result<void> (*)(QSqlDatabase &, Dialect);
+
+Result<void> runStep(QSqlDatabase &db, Dialect dialect, int toVersion, const QStringList &statements, StepCode code)
 {
     QSqlQuery q(db);
     // Two processes may open a new study at once: the write lock (SQLite) or an advisory
@@ -163,6 +182,13 @@ Result<void> runStep(QSqlDatabase &db, Dialect dialect, int toVersion, const QSt
     for (const QString &s : statements) {
         if (!q.exec(adapt(s, dialect)))
             return fail(QStringLiteral("migration to v%1 failed at \"%2\"").arg(toVersion).arg(s.left(60)));
+    }
+    if (code) {
+        if (auto r = code(db, dialect); !r) {
+            Error e = r.error();
+            fail(QString());
+            return e;
+        }
     }
     if (toVersion == 1) {
         q.prepare(QStringLiteral("INSERT INTO meta (key, value) VALUES ('created_at', ?)"));
@@ -213,9 +239,10 @@ Result<void> Schema::migrate(QSqlDatabase &db, Dialect dialect)
                          .arg(*v)
                          .arg(CurrentVersion)};
     const QStringList *steps[] = {&stepV1(), &stepV2(), &stepV3(), &stepV4(), &stepV5(), &stepV6()};
-    static_assert(std::size(steps) == CurrentVersion);
+    const StepCode code[] = {nullptr, nullptr, nullptr, nullptr, &afterV5, nullptr};
+    static_assert(std::size(steps) == CurrentVersion && std::size(code) == CurrentVersion);
     for (int to = *v + 1; to <= CurrentVersion; ++to) {
-        if (auto r = runStep(db, dialect, to, *steps[to - 1]); !r)
+        if (auto r = runStep(db, dialect, to, *steps[to - 1], code[to - 1]); !r)
             return r;
     }
     return {};

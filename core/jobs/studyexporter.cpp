@@ -10,6 +10,9 @@
 #include <QSqlQuery>
 #include <QtEndian>
 
+#include <optional>
+#include <utility>
+
 namespace SegScale::Jobs {
 
 namespace {
@@ -56,6 +59,85 @@ private:
     bool m_ok = false;
 };
 
+// Every formatting line of the composition export, shared by the whole-file and the
+// paged export so both give the same bytes.
+void writeCompositionHeader(CsvWriter &csv, StudyExporter::Format format, const QStringList &classes, bool audit)
+{
+    if (format == StudyExporter::Format::Wide) {
+        csv.field(u"image");
+        csv.field(u"width");
+        csv.field(u"height");
+        for (const auto &c : classes)
+            csv.field(c);
+    } else {
+        csv.field(u"image");
+        csv.field(u"class");
+        csv.field(u"fraction");
+    }
+    if (audit) {
+        csv.field(u"audit");
+        csv.field(u"audit_note");
+    }
+    csv.endRow();
+}
+
+// The audit mark's verdict and note (`--audit`), or none.
+using AuditColumns = std::optional<std::pair<QString, QString>>;
+
+// One image: row = (dataset id, path, width, height, composition BLOB).
+void writeCompositionRow(CsvWriter &csv, StudyExporter::Format format, const QStringList &classes, const QString &location,
+                         qint64 width, qint64 height, const QByteArray &blob, std::vector<float> &values,
+                         const AuditColumns &audit)
+{
+    const auto auditColumns = [&] {
+        if (audit) {
+            csv.field(audit->first);
+            csv.field(audit->second);
+        }
+    };
+    const qsizetype n = std::min<qsizetype>(blob.size() / qsizetype(sizeof(float)), classes.size());
+    values.resize(static_cast<size_t>(n));
+    qFromLittleEndian<float>(blob.constData(), n, values.data());
+    if (format == StudyExporter::Format::Wide) {
+        csv.field(location);
+        csv.field(width);
+        csv.field(height);
+        for (qsizetype c = 0; c < classes.size(); ++c) {
+            if (c < n)
+                csv.field(double(values[size_t(c)]), 6);
+            else
+                csv.field(QStringView());  // an older result with fewer classes: unknown, not 0
+        }
+        auditColumns();
+        csv.endRow();
+    } else {
+        for (qsizetype c = 0; c < n; ++c) {
+            csv.field(location);
+            csv.field(classes[c]);
+            csv.field(double(values[size_t(c)]), 6);
+            auditColumns();
+            csv.endRow();
+        }
+    }
+}
+
+// Columns: image id, dataset id, path, width, height, composition BLOB[, verdict, note].
+QString compositionSelect(bool audit)
+{
+    return audit ? QStringLiteral("SELECT r.image_id, i.dataset_id, i.path, r.width, r.height, r.composition, a.verdict, a.note "
+                                  "FROM results r JOIN images i ON i.id = r.image_id LEFT JOIN audit_marks a ON a.image_id = r.image_id "
+                                  "WHERE r.run = ? ")
+                 : QStringLiteral("SELECT r.image_id, i.dataset_id, i.path, r.width, r.height, r.composition FROM results r "
+                                  "JOIN images i ON i.id = r.image_id WHERE r.run = ? ");
+}
+
+AuditColumns auditOf(const QSqlQuery &q, bool audit)
+{
+    if (!audit)
+        return std::nullopt;
+    return std::pair{q.value(6).toString(), q.value(7).toString()};
+}
+
 } // namespace
 
 Result<qint64> StudyExporter::exportComposition(QIODevice &out, Format format, const Progress &progress)
@@ -85,68 +167,20 @@ Result<qint64> StudyExporter::exportComposition(QIODevice &out, Format format, c
 
     // Forward-only: the driver keeps one row at a time instead of caching the result.
     q.setForwardOnly(true);
-    q.prepare(m_audit ? QStringLiteral("SELECT i.dataset_id, i.path, r.width, r.height, r.composition, a.verdict, a.note FROM results r "
-                                       "JOIN images i ON i.id = r.image_id LEFT JOIN audit_marks a ON a.image_id = r.image_id "
-                                       "WHERE r.run = ? ORDER BY r.image_id")
-                      : QStringLiteral("SELECT i.dataset_id, i.path, r.width, r.height, r.composition FROM results r "
-                                       "JOIN images i ON i.id = r.image_id WHERE r.run = ? ORDER BY r.image_id"));
+    q.prepare(compositionSelect(m_audit) + QStringLiteral("ORDER BY r.image_id"));
     q.addBindValue(*run);
     if (!q.exec())
         return queryError(q, QStringLiteral("reading results"));
 
     CsvWriter csv(&out);
-    if (format == Format::Wide) {
-        csv.field(u"image");
-        csv.field(u"width");
-        csv.field(u"height");
-        for (const auto &c : classes)
-            csv.field(c);
-    } else {
-        csv.field(u"image");
-        csv.field(u"class");
-        csv.field(u"fraction");
-    }
-    if (m_audit) {
-        csv.field(u"audit");
-        csv.field(u"audit_note");
-    }
-    csv.endRow();
-    const auto auditColumns = [&] {
-        if (m_audit) {
-            csv.field(q.value(5).toString());
-            csv.field(q.value(6).toString());
-        }
-    };
+    writeCompositionHeader(csv, format, classes, m_audit);
 
     qint64 rows = 0;
     std::vector<float> values;
     while (q.next()) {
-        const QString location = imageLocation(roots->value(q.value(0).toLongLong()), q.value(1).toString());
-        const QByteArray blob = q.value(4).toByteArray();
-        const qsizetype n = std::min<qsizetype>(blob.size() / qsizetype(sizeof(float)), classes.size());
-        values.resize(static_cast<size_t>(n));
-        qFromLittleEndian<float>(blob.constData(), n, values.data());
-        if (format == Format::Wide) {
-            csv.field(location);
-            csv.field(q.value(2).toLongLong());
-            csv.field(q.value(3).toLongLong());
-            for (qsizetype c = 0; c < classes.size(); ++c) {
-                if (c < n)
-                    csv.field(double(values[size_t(c)]), 6);
-                else
-                    csv.field(QStringView());  // an older result with fewer classes: unknown, not 0
-            }
-            auditColumns();
-            csv.endRow();
-        } else {
-            for (qsizetype c = 0; c < n; ++c) {
-                csv.field(location);
-                csv.field(classes[c]);
-                csv.field(double(values[size_t(c)]), 6);
-                auditColumns();
-                csv.endRow();
-            }
-        }
+        const QString location = imageLocation(roots->value(q.value(1).toLongLong()), q.value(2).toString());
+        writeCompositionRow(csv, format, classes, location, q.value(3).toLongLong(), q.value(4).toLongLong(), q.value(5).toByteArray(),
+                            values, auditOf(q, m_audit));
         if (!csv.ok())
             return writeError(out);
         if (++rows % kProgressEvery == 0 && progress)
@@ -159,6 +193,69 @@ Result<qint64> StudyExporter::exportComposition(QIODevice &out, Format format, c
     if (progress)
         progress(rows, total);
     return rows;
+}
+
+Result<StudyExporter::Page> StudyExporter::exportCompositionPage(QIODevice &out, Format format, qint64 afterImageId, int maxRows,
+                                                                  qint64 maxBytes)
+{
+    QSqlDatabase db = m_store.database();
+    ReadSnapshot snapshot(db);
+    auto settings = m_store.settings();
+    if (!settings)
+        return settings.error();
+    if (!*settings)
+        return Error{ErrorCategory::Usage, QStringLiteral("study %1 has no settings: nothing to export").arg(m_store.location())};
+    const QStringList classes = (*settings)->classNames();
+    auto run = m_store.currentRun();
+    if (!run)
+        return run.error();
+    auto roots = datasetRoots(db);
+    if (!roots)
+        return roots.error();
+
+    Page page;
+    page.lastImageId = afterImageId;
+    QSqlQuery q(db);
+    if (afterImageId <= 0) {
+        q.prepare(QStringLiteral("SELECT COUNT(*) FROM results WHERE run = ?"));
+        q.addBindValue(*run);
+        if (!q.exec() || !q.next())
+            return queryError(q, QStringLiteral("counting results"));
+        page.total = q.value(0).toLongLong();
+        q.finish();
+    }
+    q.setForwardOnly(true);
+    // One row more than asked for tells whether this page is the last.
+    q.prepare(compositionSelect(m_audit) + QStringLiteral("AND r.image_id > ? ORDER BY r.image_id LIMIT %1").arg(std::max(1, maxRows) + 1));
+    q.addBindValue(*run);
+    q.addBindValue(afterImageId);
+    if (!q.exec())
+        return queryError(q, QStringLiteral("reading results"));
+
+    CsvWriter csv(&out);
+    if (afterImageId <= 0)
+        writeCompositionHeader(csv, format, classes, m_audit);
+    std::vector<float> values;
+    page.last = true;
+    while (q.next()) {
+        if (page.rows >= std::max(1, maxRows) || (page.rows > 0 && out.size() >= maxBytes)) {
+            page.last = false;
+            break;
+        }
+        const QString location = imageLocation(roots->value(q.value(1).toLongLong()), q.value(2).toString());
+        writeCompositionRow(csv, format, classes, location, q.value(3).toLongLong(), q.value(4).toLongLong(), q.value(5).toByteArray(),
+                            values, auditOf(q, m_audit));
+        // Written through at once so that out.size() tells how big the page has grown.
+        if (!csv.flush())
+            return writeError(out);
+        page.lastImageId = q.value(0).toLongLong();
+        ++page.rows;
+    }
+    if (q.lastError().isValid())
+        return queryError(q, QStringLiteral("reading results"));
+    if (!csv.flush())
+        return writeError(out);
+    return page;
 }
 
 Result<qint64> StudyExporter::exportErrors(QIODevice &out, const Progress &progress)

@@ -30,6 +30,19 @@ public:
 
     // Returns the number of images written. Fractions have 6 decimals.
     Result<qint64> exportComposition(QIODevice &out, Format format, const Progress &progress = {});
+
+    // The same CSV a page at a time, for clients that cannot read the database (the
+    // admin "export" message): the header when afterImageId is 0, then the images after
+    // afterImageId in image order until maxRows images or about maxBytes were written.
+    // Pages concatenated give the very bytes of exportComposition (same rows, same code)
+    // as long as no result is written in between.
+    struct Page {
+        qint64 rows = 0;         // images in this page
+        qint64 lastImageId = 0;  // the key of the next page
+        bool last = false;       // nothing after this page
+        qint64 total = -1;       // results in all; on the first page only
+    };
+    Result<Page> exportCompositionPage(QIODevice &out, Format format, qint64 afterImageId, int maxRows, qint64 maxBytes);
     // Returns the number of failed images written.
     Result<qint64> exportErrors(QIODevice &out, const Progress &progress = {});
 

@@ -4,7 +4,8 @@
 # (-DSEGSCALE_BUILD_GUI=ON). Makes a small study of the shared street photos plus one
 # corrupt file and one text file named like a photo, serves it, lets one agent (--stay, so it is still listed) finish it, then
 # attaches segscale-studio under xvfb-run and saves OUT/progress.png, workers.png,
-# errors.png and results.png, and the same under --dark in OUT/dark/.
+# errors.png, results.png, audit.png, viewer.png (the first result in the image viewer) and
+# the dialogs, and the same under --dark in OUT/dark/.
 #   tests/ui/screenshots.sh [OUT]        (default OUT: $BUILD/screenshots)
 #   SEGSCALE_BUILD_DIR=build-ci tests/ui/screenshots.sh
 set -euo pipefail
@@ -67,4 +68,4 @@ XDG_CONFIG_HOME="$work/config" xvfb-run -a -s "-screen 0 1280x800x24" \
 # The same views in the dark (a dark palette forced, as a desktop's dark theme would give).
 XDG_CONFIG_HOME="$work/config-dark" xvfb-run -a -s "-screen 0 1280x800x24" \
     "$studio" --dark --connect "$url" --admin-token-file "$work/admin.token" --screenshot "$out/dark"
-ls -l "$out"/progress.png "$out"/workers.png "$out"/errors.png "$out"/results.png "$out"/dark/progress.png
+ls -l "$out"/progress.png "$out"/workers.png "$out"/errors.png "$out"/results.png "$out"/viewer.png "$out"/dark/progress.png

@@ -22,3 +22,9 @@ if(SEGSCALE_BUILD_GUI)
     segscale_add_test(NAME tst_studydialogs SOURCES ui/tst_studydialogs.cpp common/sshdfixture.cpp common/sshdfixture.h
                       LIBS segscale_ui LABELS ui integration model TIMEOUT 300)
 endif()
+if(SEGSCALE_BUILD_GUI)
+    # The Results view: SQL sort/filter paging, per-dataset means, CSV export against the
+    # CLI's bytes, and the image viewer, over a real embedded coordinator and SQLite study.
+    segscale_add_test(NAME tst_resultspage SOURCES ui/tst_resultspage.cpp LIBS segscale_ui LABELS ui integration TIMEOUT 180)
+    add_dependencies(tst_resultspage segscale)
+endif()

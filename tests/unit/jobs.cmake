@@ -7,3 +7,7 @@ add_dependencies(tst_jobstore_cli segscale)
 # The same store on PostgreSQL; starts its own cluster and skips when the server is absent.
 segscale_add_test(NAME tst_jobstore_pg
                   SOURCES unit/tst_jobstore_pg.cpp common/postgresfixture.cpp common/postgresfixture.h LIBS segscale_jobs Qt6::Network LABELS unit)
+# ResultsQuery (sorted, filtered keyset pages over result_shares; means; the paged CSV
+# export) on SQLite and on a private PostgreSQL (skipped when the server is absent).
+segscale_add_test(NAME tst_resultsquery
+                  SOURCES unit/tst_resultsquery.cpp common/postgresfixture.cpp common/postgresfixture.h LIBS segscale_jobs Qt6::Network LABELS unit)
