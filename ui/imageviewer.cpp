@@ -133,9 +133,11 @@ void ImageViewer::showResult(const QJsonObject &result)
     m_photoItem->setPixmap({});
     m_overlayItem->setPixmap({});
     const QString location = result.value(QStringLiteral("location")).toString();
-    m_title->setText(tr("<b>%1</b> — %2 × %3 px").arg(QFileInfo(location).fileName().toHtmlEscaped())
-                         .arg(result.value(QStringLiteral("width")).toInt())
-                         .arg(result.value(QStringLiteral("height")).toInt()));
+    // An audit sample's row has no size; the photo's own size shows once it is in.
+    const int width = result.value(QStringLiteral("width")).toInt();
+    const int height = result.value(QStringLiteral("height")).toInt();
+    m_title->setText(width > 0 ? tr("<b>%1</b> — %2 × %3 px").arg(QFileInfo(location).fileName().toHtmlEscaped()).arg(width).arg(height)
+                               : tr("<b>%1</b>").arg(QFileInfo(location).fileName().toHtmlEscaped()));
     m_title->setToolTip(location);
     setWindowTitle(tr("%1 — Image viewer").arg(QFileInfo(location).fileName()));
     rebuildLegend();

@@ -52,6 +52,15 @@ MainWindow::MainWindow(QWidget *parent)
     m_tabs->addTab(m_errorsPage, tr("&Errors"));
     m_tabs->addTab(createResultsPage(), tr("&Results"));
     m_tabs->addTab(m_auditPage, tr("&Audit"));
+    // The audit shows its sample in the same viewer as the results (overlay, legend, class
+    // under the cursor), fed with the classes and palette the Results page read.
+    auto *auditViewer = new ImageViewer(m_connection);
+    m_auditPage->setImageViewer(auditViewer, [auditViewer](const QJsonObject &row) {
+        if (!row.isEmpty())
+            auditViewer->showResult(row);
+    });
+    connect(m_resultsPage, &ResultsPage::compositionLoaded, auditViewer,
+            [this, auditViewer] { auditViewer->setClasses(m_resultsPage->classes(), m_resultsPage->palette()); });
     const auto showStatus = [this](const QString &message) { statusBar()->showMessage(message, 10000); };
     connect(m_errorsPage, &ErrorsPage::statusMessage, this, showStatus);
     connect(m_auditPage, &AuditPage::statusMessage, this, showStatus);
@@ -161,22 +170,6 @@ void MainWindow::saveSettings()
 }
 
 MainWindow::~MainWindow() = default;
-
-namespace {
-
-QTableView *setUpTable(QTableView *view)
-{
-    view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    view->setAlternatingRowColors(true);
-    view->setWordWrap(false);
-    view->setTextElideMode(Qt::ElideMiddle);  // a path's file name is its most telling part
-    view->verticalHeader()->hide();
-    // Dense rows: a study's tables are read by scanning many of them.
-    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 8);
-    return view;
-}
-
-} // namespace
 
 QWidget *MainWindow::createResultsPage()
 {

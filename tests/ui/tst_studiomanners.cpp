@@ -41,6 +41,7 @@
 using namespace SegScale;
 using SegScale::Testing::runCli;
 using SegScale::Ui::MainWindow;
+using SegScale::Ui::NewStudyDialog;
 using SegScale::Ui::StartAgentsDialog;
 using SegScale::Ui::StudyConnection;
 using SegScale::Ui::WorkersModel;
