@@ -75,6 +75,20 @@ QString reportText(const Storage::ConnectionReport &report)
 
 } // namespace
 
+// Opening failed: for a server that refused us, ask again step by step, so that the
+// message names the step and an unknown or changed host key gets its dialog.
+static void explainOpenFailure(DataSourceDialog::Outcome &o, const DataSourceDialog::Inputs &in, const Error &error)
+{
+    o.message = error.message;
+    if (!in.url || error.category != ErrorCategory::Storage)
+        return;
+    const auto report = Storage::ConnectionTester::run(*in.url, in.credentials, in.options);
+    if (report.ok())
+        return;
+    o.message = reportText(report);
+    o.report = report;
+}
+
 DataSourceDialog::DataSourceDialog(const QString &database, QWidget *parent) : QDialog(parent), m_database(database)
 {
     setWindowTitle(tr("Add data source"));
@@ -368,7 +382,7 @@ bool DataSourceDialog::count()
         Outcome o;
         auto opened = Study::DatasetSource::open(in.location, in.credentials, in.options);
         if (!opened) {
-            o.message = opened.error().message;
+            explainOpenFailure(o, in, opened.error());
             return o;
         }
         opened->dataset.include = in.include;
@@ -406,7 +420,7 @@ bool DataSourceDialog::add()
         Outcome o;
         auto opened = Study::DatasetSource::open(in.location, in.credentials, in.options);
         if (!opened) {
-            o.message = opened.error().message;
+            explainOpenFailure(o, in, opened.error());
             return o;
         }
         opened->dataset.include = in.include;
@@ -475,7 +489,7 @@ void DataSourceDialog::onFinished()
     }
     const Outcome outcome = m_last;
     Q_EMIT finished(outcome);
-    if (outcome.job == Job::Test && outcome.report && outcome.report->hostKeyProblem)
+    if (outcome.job != Job::TrustKey && outcome.report && outcome.report->hostKeyProblem)
         askAboutHostKey(*outcome.report->hostKeyProblem);
     else if (outcome.job == Job::TrustKey && outcome.ok)
         test();  // the whole way again, now with the key trusted

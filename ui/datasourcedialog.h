@@ -48,6 +48,8 @@ public:
         qint64 listed = 0, excluded = 0, added = 0, skipped = 0;
     };
 
+    struct Inputs;  // what the fields say, checked (datasourcedialog.cpp)
+
     // `database`: the open study's file (embedded coordinator); empty: Add is disabled.
     explicit DataSourceDialog(const QString &database, QWidget *parent = nullptr);
     ~DataSourceDialog() override;
@@ -85,7 +87,6 @@ Q_SIGNALS:
     void imagesAdded(qint64 added);
 
 private:
-    struct Inputs;
     std::optional<Inputs> inputs(bool forAdd);
     bool start(Job job, std::function<Outcome(const std::function<void(qint64, qint64)> &progress)> work);
     void onFinished();

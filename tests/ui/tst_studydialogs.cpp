@@ -377,6 +377,13 @@ private Q_SLOTS:
         QVERIFY(dialog.location().startsWith(QStringLiteral("sftp://")));
         QVERIFY(!dialog.location().contains(QStringLiteral("key")));
 
+        // Count before the key is trusted: refused, and the same question is asked.
+        auto early = runJob(dialog, &DataSourceDialog::count, DataSourceDialog::Job::Count);
+        QVERIFY(!early.ok);
+        QVERIFY(early.report && early.report->failedStep == Storage::ConnectionStep::HostKey);
+        QVERIFY(dialog.hostKeyDialog());
+        dialog.hostKeyDialog()->reject();
+
         // Unknown host key: the step is named and the dialog shows the fingerprint.
         auto first = runJob(dialog, &DataSourceDialog::test, DataSourceDialog::Job::Test);
         QVERIFY(!first.ok);
