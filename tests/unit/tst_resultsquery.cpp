@@ -292,6 +292,7 @@ private Q_SLOTS:
             QSqlQuery q(db);
             QVERIFY(q.exec(QStringLiteral("DROP TABLE result_shares")));
             QVERIFY(q.exec(QStringLiteral("DROP TABLE result_share_sums")));
+            QVERIFY(q.exec(QStringLiteral("DROP TABLE audit_marks")));  // v6 comes back with the migration
             QVERIFY(q.exec(QStringLiteral("UPDATE meta SET value = '4' WHERE key = 'schema_version'")));
             q.finish();
             db.close();
