@@ -11,12 +11,13 @@ ResultsExport::ResultsExport(StudyConnection *connection, QObject *parent) : QOb
 
 ResultsExport::~ResultsExport() = default;
 
-void ResultsExport::start(const QString &format, const QString &path)
+void ResultsExport::start(const QString &format, const QString &path, bool audit)
 {
     if (m_file)
         m_file->cancelWriting();
     m_file = std::make_unique<QSaveFile>(path);
     m_format = format;
+    m_audit = audit;
     m_path = path;
     m_done = 0;
     m_total = 0;
@@ -50,6 +51,8 @@ void ResultsExport::requestPage(qint64 after)
 {
     const quint64 generation = m_generation;
     QJsonObject request{{QStringLiteral("type"), QStringLiteral("export")}, {QStringLiteral("format"), m_format}};
+    if (m_audit)
+        request.insert(QStringLiteral("audit"), true);
     if (after > 0)
         request.insert(QStringLiteral("after"), static_cast<double>(after));
     if (m_pageRows > 0)

@@ -25,7 +25,8 @@ public:
 
     // format: "wide" or "long". finished() or failed() follows (failed() also at once
     // when the file cannot be created).
-    void start(const QString &format, const QString &path);
+    // audit: the audit marks as two more columns (`segscale study export --audit`).
+    void start(const QString &format, const QString &path, bool audit = false);
     // Stops after the page in flight; the target file is left as it was.
     void cancel();
     bool isRunning() const { return m_file != nullptr; }
@@ -45,6 +46,7 @@ private:
     StudyConnection *m_connection;
     std::unique_ptr<QSaveFile> m_file;
     QString m_format;
+    bool m_audit = false;
     QString m_path;
     qint64 m_done = 0;
     qint64 m_total = 0;

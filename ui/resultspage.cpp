@@ -6,6 +6,7 @@
 #include "ui/resultsmodel.h"
 #include "ui/studyconnection.h"
 
+#include <QAction>
 #include <QComboBox>
 #include <QDir>
 #include <QDoubleSpinBox>
@@ -51,7 +52,10 @@ ResultsPage::ResultsPage(StudyConnection *connection, ResultsModel *model, QTabl
     toolbar->addAction(tr("Export wide CSV…"), this, [this] { chooseExport(QStringLiteral("wide")); })
         ->setToolTip(tr("image,width,height,<one column per class>: the same bytes as `segscale study export`"));
     toolbar->addAction(tr("Export long CSV…"), this, [this] { chooseExport(QStringLiteral("long")); })
-        ->setToolTip(tr("image,class,fraction: the same bytes as `segscale study export --long`"));
+        ->setToolTip(tr("image,class,fraction: the same bytes as `segscale study export --format long`"));
+    m_auditColumns = toolbar->addAction(tr("With audit marks"));
+    m_auditColumns->setCheckable(true);
+    m_auditColumns->setToolTip(tr("Add the columns audit (accepted, flagged or empty) and audit_note, as `segscale study export --audit`"));
     layout->addWidget(toolbar);
 
     // The filter bar: conditions are added one at a time and combined with AND.
@@ -283,10 +287,10 @@ void ResultsPage::chooseExport(const QString &format)
                                                                                                               : QStringLiteral("composition-long.csv")),
                                                       tr("CSV files (*.csv)"));
     if (!path.isEmpty())
-        exportCsv(format, path);
+        exportCsv(format, path, m_auditColumns->isChecked());
 }
 
-void ResultsPage::exportCsv(const QString &format, const QString &path)
+void ResultsPage::exportCsv(const QString &format, const QString &path, bool audit)
 {
     auto *progress = new QProgressDialog(tr("Exporting %1…").arg(QFileInfo(path).fileName()), tr("Cancel"), 0, 0, this);
     progress->setWindowModality(Qt::WindowModal);
@@ -307,7 +311,7 @@ void ResultsPage::exportCsv(const QString &format, const QString &path)
         box->setAttribute(Qt::WA_DeleteOnClose);
         box->open();
     });
-    m_export->start(format, path);
+    m_export->start(format, path, audit);
 }
 
 } // namespace SegScale::Ui

@@ -17,6 +17,7 @@
 
 #include <optional>
 
+class QAction;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
@@ -45,7 +46,8 @@ public:
     void refreshComposition();
     // Saves the composition CSV ("wide" or "long") to path with a progress dialog;
     // exportFinished() or exportFailed() follows.
-    void exportCsv(const QString &format, const QString &path);
+    // audit: with the audit marks (columns audit, audit_note), as `study export --audit`.
+    void exportCsv(const QString &format, const QString &path, bool audit = false);
     // Opens (or reuses) the viewer on a row of the table; nullptr when there is none.
     ImageViewer *openViewer(int row);
     ImageViewer *viewer() const { return m_viewer; }
@@ -66,6 +68,7 @@ private:
     void onComposition(const QJsonObject &reply);
     void step(int delta);
     void chooseExport(const QString &format);
+    QAction *m_auditColumns = nullptr;
 
     StudyConnection *m_connection;
     ResultsModel *m_model;

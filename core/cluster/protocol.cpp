@@ -119,6 +119,7 @@ constexpr Field kExport[] = {
     {"format", Kind::String, true, 0, 8},  // "wide" | "long"
     {"after", Kind::Int, false, 0, kMaxId},
     {"limit", Kind::Int, false, 1, 100000},
+    {"audit", Kind::Bool, false},  // the audit marks as two more columns
 };
 constexpr Field kImage[] = {
     {"image", Kind::Int, true, 1, kMaxId},

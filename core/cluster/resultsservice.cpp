@@ -157,6 +157,7 @@ QJsonObject ResultsService::exportPage(const QJsonObject &m)
     QBuffer buffer;
     buffer.open(QIODevice::WriteOnly);
     Jobs::StudyExporter exporter(m_store);
+    exporter.setAuditColumns(m.value(QStringLiteral("audit")).toBool());  // `study export --audit`
     auto page = exporter.exportCompositionPage(buffer, format == QLatin1StringView("wide") ? Jobs::StudyExporter::Format::Wide
                                                                                             : Jobs::StudyExporter::Format::Long,
                                                integer(m, "after"), static_cast<int>(integer(m, "limit", 5000)), kExportPageBytes);

@@ -28,3 +28,11 @@ if(SEGSCALE_BUILD_GUI)
     segscale_add_test(NAME tst_resultspage SOURCES ui/tst_resultspage.cpp LIBS segscale_ui LABELS ui integration TIMEOUT 180)
     add_dependencies(tst_resultspage segscale)
 endif()
+if(SEGSCALE_BUILD_GUI)
+    # Issue #13's whole morning through the window: New study, Add data source (a corrupt
+    # file included), a local and an external agent on the real model and real photos, the
+    # viewer's class under a point against the label map, CSV export = the CLI's bytes,
+    # Retry selected, an audit mark that survives reopening, and attaching to `serve`.
+    segscale_add_test(NAME tst_studioworkflow SOURCES ui/tst_studioworkflow.cpp LIBS segscale_ui LABELS ui integration model TIMEOUT 900)
+    add_dependencies(tst_studioworkflow segscale)
+endif()
