@@ -2,6 +2,7 @@
 
 #include <QGraphicsScene>
 #include <QMouseEvent>
+#include <QResizeEvent>
 #include <QWheelEvent>
 
 #include <algorithm>
@@ -26,6 +27,7 @@ ImageView::ImageView(QWidget *parent) : QGraphicsView(parent)
 
 void ImageView::zoomBy(double factor)
 {
+    m_fitted = false;
     const double target = std::clamp(zoom() * factor, kMinZoom, kMaxZoom);
     if (zoom() > 0)
         scale(target / zoom(), target / zoom());
@@ -52,6 +54,14 @@ void ImageView::fit()
 {
     if (scene() && !scene()->sceneRect().isEmpty())
         fitInView(scene()->sceneRect(), Qt::KeepAspectRatio);
+    m_fitted = true;
+}
+
+void ImageView::resizeEvent(QResizeEvent *event)
+{
+    QGraphicsView::resizeEvent(event);
+    if (m_fitted)
+        fit();
 }
 
 void ImageView::wheelEvent(QWheelEvent *event)

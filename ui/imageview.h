@@ -14,7 +14,8 @@ public:
 
     void zoomIn();
     void zoomOut();
-    // The whole scene in view, keeping its aspect.
+    // The whole scene in view, keeping its aspect; it stays fitted when the view is
+    // resized until the user zooms.
     void fit();
     double zoom() const { return transform().m11(); }
 
@@ -26,9 +27,11 @@ protected:
     void wheelEvent(QWheelEvent *event) override;
     void mouseMoveEvent(QMouseEvent *event) override;
     void leaveEvent(QEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
 
 private:
     void zoomBy(double factor);
+    bool m_fitted = false;
 };
 
 } // namespace SegScale::Ui

@@ -59,8 +59,12 @@ MainWindow::MainWindow(QWidget *parent)
         if (!row.isEmpty())
             auditViewer->showResult(row);
     });
-    connect(m_resultsPage, &ResultsPage::compositionLoaded, auditViewer,
-            [this, auditViewer] { auditViewer->setClasses(m_resultsPage->classes(), m_resultsPage->palette()); });
+    connect(m_resultsPage, &ResultsPage::compositionLoaded, auditViewer, [this, auditViewer] {
+        QStringList classes;
+        for (const auto &c : m_resultsPage->composition().value(QStringLiteral("classes")).toArray())
+            classes << c.toString();
+        auditViewer->setClasses(classes, m_resultsPage->palette());
+    });
     const auto showStatus = [this](const QString &message) { statusBar()->showMessage(message, 10000); };
     connect(m_errorsPage, &ErrorsPage::statusMessage, this, showStatus);
     connect(m_auditPage, &AuditPage::statusMessage, this, showStatus);

@@ -2,6 +2,7 @@
 // asked, a study (embedded) or a `segscale serve` (remote). --screenshot DIR saves each tab
 // as a PNG once the first progress and workers arrived, then quits (docs, tests/ui).
 
+#include "ui/auditpage.h"
 #include "ui/darkpalette.h"
 #include "ui/errorsmodel.h"
 #include "ui/mainwindow.h"
@@ -11,6 +12,7 @@
 #include "ui/studyconnection.h"
 
 #include <QApplication>
+#include <QTableView>
 #include <QCommandLineParser>
 #include <QFileInfo>
 #include <QTextStream>
@@ -21,6 +23,7 @@
 
 using SegScale::Ui::ImageViewer;
 using SegScale::Ui::KeysetTableModel;
+using SegScale::Ui::AuditPage;
 using SegScale::Ui::MainWindow;
 using SegScale::Ui::StudyConnection;
 
@@ -72,7 +75,9 @@ int main(int argc, char *argv[])
         const QString dir = parser.value(QStringLiteral("screenshot"));
         auto state = std::make_shared<int>(0);
         auto shoot = [&window, &err, dir, state](int bit) {
-            if (((*state |= bit) & 63) != 63)  // 64: the viewer was opened; 128: shot
+            // 1 summary, 2 workers, 4 errors, 8 results, 16 viewer loaded, 32 datasets,
+            // 256 audit sample; 64: the viewer was opened; 128: shot.
+            if (((*state |= bit) & 319) != 319)
                 return;
             if (*state & 128)
                 return;
@@ -88,6 +93,16 @@ int main(int argc, char *argv[])
         QObject::connect(window.connection(), &StudyConnection::workersUpdated, &window, [shoot] { shoot(2); });
         QObject::connect(window.errorsModel(), &KeysetTableModel::pageLoaded, &window, [shoot] { shoot(4); });
         QObject::connect(window.connection(), &StudyConnection::datasetsUpdated, &window, [shoot] { shoot(32); });
+        // The Audit tab with a sample drawn (seeded: the same pictures every time) and its
+        // first image shown.
+        QObject::connect(window.auditPage(), &AuditPage::sampleDrawn, &window, [&window, shoot](int rows) {
+            if (rows > 0)
+                window.auditPage()->sampleView()->selectRow(0);
+            QTimer::singleShot(1500, &window, [shoot] { shoot(256); });
+        });
+        QObject::connect(window.connection(), &StudyConnection::connected, &window, [&window] {
+            QTimer::singleShot(500, &window, [&window] { window.auditPage()->drawSample(QStringLiteral("random"), 12, 1); });
+        });
         QObject::connect(window.resultsModel(), &KeysetTableModel::pageLoaded, &window, [&window, shoot, state] {
             shoot(8);
             // The viewer on the first result, once (it reports when photo and labels are in).

@@ -1048,7 +1048,13 @@ void Coordinator::audit(Session &s, const QJsonObject &m)
                                 {QStringLiteral("dataset"), static_cast<double>(item.datasetId)},
                                 {QStringLiteral("location"), item.location},
                                 {QStringLiteral("label"), item.labelPath},
-                                {QStringLiteral("overlay"), item.overlayPath}};
+                                {QStringLiteral("overlay"), item.overlayPath},
+                                {QStringLiteral("width"), item.width},
+                                {QStringLiteral("height"), item.height}};
+                QJsonArray composition;
+                for (float v : item.composition)
+                    composition.append(static_cast<double>(v));
+                row.insert(QStringLiteral("composition"), composition);
                 if (item.group != Jobs::AuditItem::Group::None) {
                     row.insert(QStringLiteral("share"), item.share);
                     row.insert(QStringLiteral("group"), item.group == Jobs::AuditItem::Group::Highest ? QStringLiteral("highest")

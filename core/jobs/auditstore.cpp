@@ -107,7 +107,7 @@ Result<QList<AuditItem>> AuditStore::items(const QList<AuditSampler::Pick> &pick
         QSqlQuery q(db);
         q.setForwardOnly(true);
         q.prepare(QStringLiteral("SELECT i.id, i.dataset_id, d.root, i.path, r.label_path, r.overlay_path, "
-                                 "a.image_id, a.verdict, a.note, a.marked_at, a.marked_by FROM images i "
+                                 "a.image_id, a.verdict, a.note, a.marked_at, a.marked_by, r.width, r.height, r.composition FROM images i "
                                  "JOIN datasets d ON d.id = i.dataset_id "
                                  "LEFT JOIN results r ON r.image_id = i.id AND r.run = ? "
                                  "LEFT JOIN audit_marks a ON a.image_id = i.id WHERE i.id IN (%1)")
@@ -124,6 +124,11 @@ Result<QList<AuditItem>> AuditStore::items(const QList<AuditSampler::Pick> &pick
             item.location = imageLocation(q.value(2).toString(), q.value(3).toString());
             item.labelPath = q.value(4).toString();
             item.overlayPath = q.value(5).toString();
+            item.width = q.value(11).toInt();
+            item.height = q.value(12).toInt();
+            const QByteArray blob = q.value(13).toByteArray();
+            item.composition.resize(static_cast<size_t>(blob.size() / qsizetype(sizeof(float))));
+            qFromLittleEndian<float>(blob.constData(), qsizetype(item.composition.size()), item.composition.data());
             if (!q.value(6).isNull())
                 item.mark = markFrom(q, 6);
             found.insert(item.imageId, item);

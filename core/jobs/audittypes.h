@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <optional>
+#include <vector>
 
 namespace SegScale::Jobs {
 
@@ -46,6 +47,10 @@ struct AuditItem {
     QString location;
     QString labelPath;
     QString overlayPath;
+    // The result's size and class shares: the viewer's title and legend.
+    int width = 0;
+    int height = 0;
+    std::vector<float> composition;
     double share = std::nan("");  // Extremes: the class's share of the image
     enum class Group { None, Highest, Lowest } group = Group::None;
     std::optional<AuditMark> mark;

@@ -30,7 +30,7 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$work/images" "$out"
-cp "$shared"/samples/streets/*.jpg "$work/images/"
+cp "$shared"/samples/streets/crop640_*.jpg "$shared"/samples/streets/frankfurt_*.jpg "$work/images/"   # streets only: the ADE20K room is not what a street study sees
 head -c 3000 /dev/urandom > "$work/images/broken-upload.jpg"   # one file every real study has
 printf 'camera 3 notes: lens fogged from 14:00, ignore\n' > "$work/images/camera3-notes.jpg"  # and one more
 "$cli" study create "$work/study.db" --model "$shared/models/espnet-cityscapes" \
@@ -63,9 +63,9 @@ grep -Eq '^ +pending +0 ' <<<"$status" || { echo "$status" >&2; echo "screenshot
 sleep 3  # one more heartbeat: the agent's rate and RSS reach the coordinator
 
 # A settings file of its own: the window opens at its default size, whatever a user saved.
-XDG_CONFIG_HOME="$work/config" xvfb-run -a -s "-screen 0 1280x800x24" \
+SEGSCALE_SCREENSHOT_MODEL="$shared/models/espnet-cityscapes" XDG_CONFIG_HOME="$work/config" xvfb-run -a -s "-screen 0 1280x800x24" \
     "$studio" --connect "$url" --admin-token-file "$work/admin.token" --screenshot "$out"
 # The same views in the dark (a dark palette forced, as a desktop's dark theme would give).
-XDG_CONFIG_HOME="$work/config-dark" xvfb-run -a -s "-screen 0 1280x800x24" \
+SEGSCALE_SCREENSHOT_MODEL="$shared/models/espnet-cityscapes" XDG_CONFIG_HOME="$work/config-dark" xvfb-run -a -s "-screen 0 1280x800x24" \
     "$studio" --dark --connect "$url" --admin-token-file "$work/admin.token" --screenshot "$out/dark"
 ls -l "$out"/progress.png "$out"/workers.png "$out"/errors.png "$out"/results.png "$out"/viewer.png "$out"/dark/progress.png
