@@ -138,28 +138,44 @@ AuditColumns auditOf(const QSqlQuery &q, bool audit)
     return std::pair{q.value(6).toString(), q.value(7).toString()};
 }
 
+// What every composition export reads first: the class names, the current run and the
+// datasets' roots (call inside the export's read snapshot).
+struct CompositionSource {
+    QStringList classes;
+    int run = 0;
+    QHash<qint64, QString> roots;
+};
+
+Result<CompositionSource> compositionSource(JobStore &store)
+{
+    auto settings = store.settings();
+    if (!settings)
+        return settings.error();
+    if (!*settings)
+        return Error{ErrorCategory::Usage, QStringLiteral("study %1 has no settings: nothing to export").arg(store.location())};
+    auto run = store.currentRun();
+    if (!run)
+        return run.error();
+    auto roots = datasetRoots(store.database());
+    if (!roots)
+        return roots.error();
+    return CompositionSource{(*settings)->classNames(), *run, std::move(*roots)};
+}
+
 } // namespace
 
 Result<qint64> StudyExporter::exportComposition(QIODevice &out, Format format, const Progress &progress)
 {
     QSqlDatabase db = m_store.database();
     ReadSnapshot snapshot(db);
-    auto settings = m_store.settings();
-    if (!settings)
-        return settings.error();
-    if (!*settings)
-        return Error{ErrorCategory::Usage, QStringLiteral("study %1 has no settings: nothing to export").arg(m_store.location())};
-    const QStringList classes = (*settings)->classNames();
-    auto run = m_store.currentRun();
-    if (!run)
-        return run.error();
-    auto roots = datasetRoots(db);
-    if (!roots)
-        return roots.error();
+    auto source = compositionSource(m_store);
+    if (!source)
+        return source.error();
+    const QStringList &classes = source->classes;
 
     QSqlQuery q(db);
     q.prepare(QStringLiteral("SELECT COUNT(*) FROM results WHERE run = ?"));
-    q.addBindValue(*run);
+    q.addBindValue(source->run);
     if (!q.exec() || !q.next())
         return queryError(q, QStringLiteral("counting results"));
     const qint64 total = q.value(0).toLongLong();
@@ -168,7 +184,7 @@ Result<qint64> StudyExporter::exportComposition(QIODevice &out, Format format, c
     // Forward-only: the driver keeps one row at a time instead of caching the result.
     q.setForwardOnly(true);
     q.prepare(compositionSelect(m_audit) + QStringLiteral("ORDER BY r.image_id"));
-    q.addBindValue(*run);
+    q.addBindValue(source->run);
     if (!q.exec())
         return queryError(q, QStringLiteral("reading results"));
 
@@ -178,7 +194,7 @@ Result<qint64> StudyExporter::exportComposition(QIODevice &out, Format format, c
     qint64 rows = 0;
     std::vector<float> values;
     while (q.next()) {
-        const QString location = imageLocation(roots->value(q.value(1).toLongLong()), q.value(2).toString());
+        const QString location = imageLocation(source->roots.value(q.value(1).toLongLong()), q.value(2).toString());
         writeCompositionRow(csv, format, classes, location, q.value(3).toLongLong(), q.value(4).toLongLong(), q.value(5).toByteArray(),
                             values, auditOf(q, m_audit));
         if (!csv.ok())
@@ -200,25 +216,17 @@ Result<StudyExporter::Page> StudyExporter::exportCompositionPage(QIODevice &out,
 {
     QSqlDatabase db = m_store.database();
     ReadSnapshot snapshot(db);
-    auto settings = m_store.settings();
-    if (!settings)
-        return settings.error();
-    if (!*settings)
-        return Error{ErrorCategory::Usage, QStringLiteral("study %1 has no settings: nothing to export").arg(m_store.location())};
-    const QStringList classes = (*settings)->classNames();
-    auto run = m_store.currentRun();
-    if (!run)
-        return run.error();
-    auto roots = datasetRoots(db);
-    if (!roots)
-        return roots.error();
+    auto source = compositionSource(m_store);
+    if (!source)
+        return source.error();
+    const QStringList &classes = source->classes;
 
     Page page;
     page.lastImageId = afterImageId;
     QSqlQuery q(db);
     if (afterImageId <= 0) {
         q.prepare(QStringLiteral("SELECT COUNT(*) FROM results WHERE run = ?"));
-        q.addBindValue(*run);
+        q.addBindValue(source->run);
         if (!q.exec() || !q.next())
             return queryError(q, QStringLiteral("counting results"));
         page.total = q.value(0).toLongLong();
@@ -227,7 +235,7 @@ Result<StudyExporter::Page> StudyExporter::exportCompositionPage(QIODevice &out,
     q.setForwardOnly(true);
     // One row more than asked for tells whether this page is the last.
     q.prepare(compositionSelect(m_audit) + QStringLiteral("AND r.image_id > ? ORDER BY r.image_id LIMIT %1").arg(std::max(1, maxRows) + 1));
-    q.addBindValue(*run);
+    q.addBindValue(source->run);
     q.addBindValue(afterImageId);
     if (!q.exec())
         return queryError(q, QStringLiteral("reading results"));
@@ -242,7 +250,7 @@ Result<StudyExporter::Page> StudyExporter::exportCompositionPage(QIODevice &out,
             page.last = false;
             break;
         }
-        const QString location = imageLocation(roots->value(q.value(1).toLongLong()), q.value(2).toString());
+        const QString location = imageLocation(source->roots.value(q.value(1).toLongLong()), q.value(2).toString());
         writeCompositionRow(csv, format, classes, location, q.value(3).toLongLong(), q.value(4).toLongLong(), q.value(5).toByteArray(),
                             values, auditOf(q, m_audit));
         // Written through at once so that out.size() tells how big the page has grown.
