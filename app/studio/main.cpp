@@ -27,16 +27,13 @@ using SegScale::Ui::AuditPage;
 using SegScale::Ui::MainWindow;
 using SegScale::Ui::StudyConnection;
 
-int main(int argc, char *argv[])
-{
-    QApplication app(argc, argv);
-    QApplication::setOrganizationName(QStringLiteral("SegScale"));
-    QApplication::setApplicationName(QStringLiteral("SegScale Studio"));
-    QApplication::setApplicationVersion(QStringLiteral(SEGSCALE_VERSION));
+namespace {
 
-    QCommandLineParser parser;
+// The options, for the window and for --help/--version (which need no display).
+void describe(QCommandLineParser &parser)
+{
     parser.setApplicationDescription(QStringLiteral(
-        "SegScale Studio: watch a study and its agents.\n"
+        "SegScale Studio: create a study, run it on agents here, over SSH or on Slurm, and watch, check and export it.\n"
         "  segscale-studio STUDY.db                      open a study here (embedded coordinator)\n"
         "  segscale-studio --connect ws://HOST:PORT --admin-token-file F   attach to `segscale serve`"));
     parser.addHelpOption();
@@ -45,10 +42,46 @@ int main(int argc, char *argv[])
         {QStringLiteral("connect"), QStringLiteral("Attach to `segscale serve` at ws[s]://HOST:PORT."), QStringLiteral("URL")},
         {QStringLiteral("admin-token-file"), QStringLiteral("The admin token for --connect (serve --admin-token-file)."), QStringLiteral("F")},
         {QStringLiteral("agent-program"), QStringLiteral("The segscale executable local agents run (default: next to this one)."), QStringLiteral("PATH")},
-        {QStringLiteral("screenshot"), QStringLiteral("Save each tab as DIR/<tab>.png once the study is shown, then quit."), QStringLiteral("DIR")},
+        {QStringLiteral("screenshot"), QStringLiteral("Save every view (each tab, the image viewer, the dialogs) as a PNG in DIR once the study is shown, then quit."), QStringLiteral("DIR")},
         {QStringLiteral("dark"), QStringLiteral("Use a dark palette whatever the desktop's (also SEGSCALE_STUDIO_DARK=1).")},
     });
     parser.addPositionalArgument(QStringLiteral("STUDY"), QStringLiteral("A study database to open."), QStringLiteral("[STUDY.db]"));
+}
+
+bool asksForText(int argc, char *argv[])
+{
+    for (int i = 1; i < argc; ++i) {
+        const QByteArray arg(argv[i]);
+        if (arg == "-h" || arg == "--help" || arg == "--help-all" || arg == "-v" || arg == "--version")
+            return true;
+    }
+    return false;
+}
+
+void name(QCoreApplication &app)
+{
+    app.setOrganizationName(QStringLiteral("SegScale"));
+    app.setApplicationName(QStringLiteral("SegScale Studio"));
+    app.setApplicationVersion(QStringLiteral(SEGSCALE_VERSION));
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    // --help and --version answer without a display (a terminal over ssh, man pages).
+    if (asksForText(argc, argv)) {
+        QCoreApplication core(argc, argv);
+        name(core);
+        QCommandLineParser parser;
+        describe(parser);
+        parser.process(core);  // prints and exits
+        return 0;
+    }
+    QApplication app(argc, argv);
+    name(app);
+    QCommandLineParser parser;
+    describe(parser);
     parser.process(app);
     QTextStream err(stderr);
     const QStringList studies = parser.positionalArguments();
