@@ -80,7 +80,9 @@ private:
         QSignalSpy spy(&dialog, &DataSourceDialog::finished);
         if (!(dialog.*job)())
             return {};
-        for (int i = 0; i < 3 && !(dialog.lastOutcome().job == until && !dialog.isBusy()); ++i)
+        // Only a finished() of this call counts: lastOutcome() still holds the previous job's
+        // outcome until then (a second Add right after the first read the first's counts).
+        for (int i = 0; i < 3 && !(!spy.isEmpty() && dialog.lastOutcome().job == until && !dialog.isBusy()); ++i)
             if (!spy.wait(60000))
                 break;
         return dialog.lastOutcome();
