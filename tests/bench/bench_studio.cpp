@@ -11,6 +11,7 @@
 // CTest runs it small (SEGSCALE_BENCH_IMAGES) so that it keeps working.
 
 #include "jobs/jobstore.h"
+#include "jobs/resultshares.h"
 #include "ui/errorsmodel.h"
 #include "ui/mainwindow.h"
 #include "ui/resultsmodel.h"
@@ -144,6 +145,17 @@ bool generate(const QString &path, qint64 images)
         if (id % 200000 == 0)
             std::fprintf(stderr, "  %lld images written (%.1f s)\n", static_cast<long long>(id), timer.elapsed() / 1000.0);
     }
+    if (!db.commit())
+        return fail(db.lastError().text());
+    // The rows above went in by plain INSERTs: make the Results view's share table (and
+    // its per-dataset sums) again, filled from the composition BLOBs as a migration would.
+    if (!db.transaction())
+        return fail(db.lastError().text());
+    QSqlQuery drop(db);
+    if (!drop.exec(QStringLiteral("DROP TABLE IF EXISTS result_shares")) || !drop.exec(QStringLiteral("DROP TABLE IF EXISTS result_share_sums")))
+        return fail(drop.lastError().text());
+    if (auto made = SegScale::Jobs::ResultShares::ensure(db, SegScale::Jobs::Dialect::Sqlite, static_cast<int>(kClasses.size())); !made)
+        return fail(made.error().message);
     if (!db.commit())
         return fail(db.lastError().text());
     std::fprintf(stderr, "generated %lld images in %.1f s\n", static_cast<long long>(images), timer.elapsed() / 1000.0);
