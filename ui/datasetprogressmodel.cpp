@@ -5,7 +5,7 @@
 
 namespace SegScale::Ui {
 
-DatasetProgressModel::DatasetProgressModel(QObject *parent) : QAbstractTableModel(parent) {}
+DatasetProgressModel::DatasetProgressModel(QObject *parent) : RowTableModel(parent) {}
 
 void DatasetProgressModel::update(const QJsonArray &datasets)
 {
@@ -37,17 +37,7 @@ void DatasetProgressModel::update(const QJsonArray &datasets)
         endResetModel();
         return;
     }
-    for (size_t i = 0; i < m_rows.size(); ++i) {
-        if (m_rows[i] == next[i])
-            continue;
-        m_rows[i] = next[i];
-        Q_EMIT dataChanged(index(static_cast<int>(i), 0), index(static_cast<int>(i), ColumnCount - 1));
-    }
-    if (next.size() > m_rows.size()) {
-        beginInsertRows({}, static_cast<int>(m_rows.size()), static_cast<int>(next.size()) - 1);
-        m_rows.insert(m_rows.end(), next.begin() + static_cast<std::ptrdiff_t>(m_rows.size()), next.end());
-        endInsertRows();
-    }
+    updateThenAppend(m_rows, next, ColumnCount);
 }
 
 void DatasetProgressModel::clear()

@@ -3,14 +3,15 @@
 // "datasets" reply — where it is, a bar of finished images (done + failed) and the count
 // in each state. Each reply changes only the rows that changed.
 
-#include <QAbstractTableModel>
+#include "ui/rowtablemodel.h"
+
 #include <QJsonArray>
 
 #include <vector>
 
 namespace SegScale::Ui {
 
-class DatasetProgressModel final : public QAbstractTableModel {
+class DatasetProgressModel final : public RowTableModel {
     Q_OBJECT
 public:
     enum Column { Dataset, Progress, Total, Pending, Leased, Done, Failed, ColumnCount };

@@ -41,7 +41,7 @@ QColor stalledColor()
 
 } // namespace
 
-WorkersModel::WorkersModel(QObject *parent) : QAbstractTableModel(parent) {}
+WorkersModel::WorkersModel(QObject *parent) : RowTableModel(parent) {}
 
 void WorkersModel::setHeartbeatSeconds(int seconds)
 {
@@ -182,19 +182,8 @@ void WorkersModel::update(const QJsonArray &workers, const QJsonArray &launched,
         m_rows.erase(m_rows.begin() + i);
         endRemoveRows();
     }
-    // ...update the ones that stayed (they are now the first m_rows.size() of next)...
-    for (size_t i = 0; i < m_rows.size(); ++i) {
-        if (m_rows[i] == next[i])
-            continue;
-        m_rows[i] = next[i];
-        Q_EMIT dataChanged(index(static_cast<int>(i), 0), index(static_cast<int>(i), ColumnCount - 1));
-    }
-    // ...and append the new ones.
-    if (next.size() > m_rows.size()) {
-        beginInsertRows({}, static_cast<int>(m_rows.size()), static_cast<int>(next.size()) - 1);
-        m_rows.insert(m_rows.end(), next.begin() + static_cast<std::ptrdiff_t>(m_rows.size()), next.end());
-        endInsertRows();
-    }
+    // ...then update the ones that stayed and append the new ones.
+    updateThenAppend(m_rows, next, ColumnCount);
 }
 
 void WorkersModel::clear()

@@ -10,7 +10,8 @@
 // coordinator) or external (a `segscale agent` started elsewhere). Accelerator shows the
 // device's memory and load when the agent reports it (CUDA agents), "—" otherwise.
 
-#include <QAbstractTableModel>
+#include "ui/rowtablemodel.h"
+
 #include <QJsonArray>
 #include <QJsonObject>
 
@@ -18,7 +19,7 @@
 
 namespace SegScale::Ui {
 
-class WorkersModel final : public QAbstractTableModel {
+class WorkersModel final : public RowTableModel {
     Q_OBJECT
 public:
     enum Column { Name, Host, Launcher, Device, State, ImagesPerSecond, Held, Done, Failed, RssMib, Accelerator, LastHeartbeat, ColumnCount };
