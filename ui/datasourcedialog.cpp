@@ -89,6 +89,30 @@ static void explainOpenFailure(DataSourceDialog::Outcome &o, const DataSourceDia
     o.report = report;
 }
 
+// Count and Add: the source opened with the dialog's patterns, or nothing with o saying why.
+static std::optional<Study::DatasetSource::Opened> openForScan(DataSourceDialog::Outcome &o, const DataSourceDialog::Inputs &in)
+{
+    auto opened = Study::DatasetSource::open(in.location, in.credentials, in.options);
+    if (!opened) {
+        explainOpenFailure(o, in, opened.error());
+        return std::nullopt;
+    }
+    opened->dataset.include = in.include;
+    opened->dataset.exclude = in.exclude;
+    return std::move(*opened);
+}
+
+// What a finished (or cancelled) listing says, for the outcome.
+static void takeCounts(DataSourceDialog::Outcome &o, const Study::DatasetScanner::Stats &stats)
+{
+    o.ok = !stats.cancelled;
+    o.cancelled = stats.cancelled;
+    o.listed = stats.listed;
+    o.excluded = stats.excluded;
+    o.added = stats.added;
+    o.skipped = stats.skipped;
+}
+
 DataSourceDialog::DataSourceDialog(const QString &database, QWidget *parent) : QDialog(parent), m_database(database)
 {
     setWindowTitle(tr("Add data source"));
@@ -380,13 +404,9 @@ bool DataSourceDialog::count()
     setStatus(tr("Counting the images under %1…").arg(in->location), false);
     return start(Job::Count, [in = *in, cancel = m_cancel](const auto &progress) {
         Outcome o;
-        auto opened = Study::DatasetSource::open(in.location, in.credentials, in.options);
-        if (!opened) {
-            explainOpenFailure(o, in, opened.error());
+        auto opened = openForScan(o, in);
+        if (!opened)
             return o;
-        }
-        opened->dataset.include = in.include;
-        opened->dataset.exclude = in.exclude;
         auto stats = Study::DatasetScanner::count(*opened->folder, opened->dataset,
                                                   [&](const Study::DatasetScanner::Progress &p) { progress(p.done, p.total); },
                                                   cancel.get());
@@ -394,10 +414,7 @@ bool DataSourceDialog::count()
             o.message = stats.error().message;
             return o;
         }
-        o.ok = !stats->cancelled;
-        o.cancelled = stats->cancelled;
-        o.listed = stats->listed;
-        o.excluded = stats->excluded;
+        takeCounts(o, *stats);
         o.message = (stats->listed == 1 ? QObject::tr("%1 image matches under %2") : QObject::tr("%1 images match under %2"))
                         .arg(stats->listed)
                         .arg(opened->where);
@@ -418,13 +435,9 @@ bool DataSourceDialog::add()
     setStatus(tr("Adding the images under %1…").arg(in->location), false);
     return start(Job::Add, [in = *in, database = m_database, cancel = m_cancel](const auto &progress) {
         Outcome o;
-        auto opened = Study::DatasetSource::open(in.location, in.credentials, in.options);
-        if (!opened) {
-            explainOpenFailure(o, in, opened.error());
+        auto opened = openForScan(o, in);
+        if (!opened)
             return o;
-        }
-        opened->dataset.include = in.include;
-        opened->dataset.exclude = in.exclude;
         // Its own connection, opened and closed on this thread; the coordinator sees the
         // new pending images in the database and leases them.
         auto store = Jobs::JobStore::open(database, Jobs::JobStore::OpenMode::OpenExisting);
@@ -440,12 +453,7 @@ bool DataSourceDialog::add()
             o.message = stats.error().message;
             return o;
         }
-        o.ok = !stats->cancelled;
-        o.cancelled = stats->cancelled;
-        o.listed = stats->listed;
-        o.excluded = stats->excluded;
-        o.added = stats->added;
-        o.skipped = stats->skipped;
+        takeCounts(o, *stats);
         o.message = QObject::tr("Added %1 images from %2 (%3 already in the study").arg(stats->added).arg(opened->where).arg(stats->skipped);
         if (stats->excluded)
             o.message += QObject::tr(", %1 excluded").arg(stats->excluded);

@@ -99,6 +99,7 @@ ResultsPage::ResultsPage(StudyConnection *connection, ResultsModel *model, QTabl
     m_view->setAlternatingRowColors(true);
     m_view->verticalHeader()->hide();
     m_view->setTextElideMode(Qt::ElideLeft);  // the numbers fit; a long path keeps its file name
+    m_view->setWordWrap(false);                // one line per image: a path must not wrap at its slashes
     m_view->setToolTip(tr("Double-click an image to open it with its labels"));
     QHeaderView *header = m_view->horizontalHeader();
     header->setStretchLastSection(false);

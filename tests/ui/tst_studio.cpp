@@ -13,6 +13,8 @@
 #include "ui/workersmodel.h"
 
 #include "common/clirun.h"
+#include "common/studiosandbox.h"
+#include "common/testpaths.h"
 
 #include <QComboBox>
 #include <QDir>
@@ -37,7 +39,9 @@
 
 #include <memory>
 
+using SegScale::Testing::cliPath;
 using SegScale::Testing::runCli;
+using SegScale::Testing::sharedModel;
 using SegScale::Ui::ErrorsModel;
 using SegScale::Ui::MainWindow;
 using SegScale::Ui::ResultsModel;
@@ -47,16 +51,6 @@ using SegScale::Ui::WorkersModel;
 namespace {
 
 constexpr int kImages = 10;
-
-QString cli()
-{
-    return qEnvironmentVariable("SEGSCALE_CLI");
-}
-
-QString modelDir()
-{
-    return qEnvironmentVariable("SEGSCALE_SHARED_DIR") + QStringLiteral("/models/espnet-cityscapes");
-}
 
 // What a window last heard: the summary, and the most any agent row ever showed as done.
 struct Watch {
@@ -99,19 +93,14 @@ class TestStudio : public QObject {
 private Q_SLOTS:
     void initTestCase()
     {
-        if (cli().isEmpty() || !QFile::exists(cli()))
+        if (cliPath().isEmpty() || !QFile::exists(cliPath()))
             QSKIP("SEGSCALE_CLI is not set: build the segscale target");
-        if (!QFile::exists(modelDir() + QStringLiteral("/model.json")))
+        if (!QFile::exists(sharedModel() + QStringLiteral("/model.json")))
             QSKIP("../shared/models/espnet-cityscapes is not available");
         QVERIFY(m_dir.isValid());
         // Settings, the agents' token file and the launched agents' model cache stay in
         // this test's sandbox.
-        QStandardPaths::setTestModeEnabled(true);
-        QSettings::setDefaultFormat(QSettings::IniFormat);
-        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, path(QStringLiteral("settings")));
-        qputenv("XDG_CACHE_HOME", path(QStringLiteral("cache")).toUtf8());
-        QCoreApplication::setOrganizationName(QStringLiteral("SegScaleTest"));
-        QCoreApplication::setApplicationName(QStringLiteral("tst_studio"));
+        SegScale::Testing::sandboxStudio(m_dir.path(), QStringLiteral("tst_studio"));
 
         // A few small street-like pictures: sky, buildings, road.
         const QString images = path(QStringLiteral("images"));
@@ -127,12 +116,12 @@ private Q_SLOTS:
             QVERIFY(img.save(QStringLiteral("%1/street%2.png").arg(images).arg(i)));
         }
         m_db = path(QStringLiteral("study.db"));
-        auto created = runCli(cli(), {QStringLiteral("study"), QStringLiteral("create"), m_db, QStringLiteral("--model"), modelDir(),
+        auto created = runCli(cliPath(), {QStringLiteral("study"), QStringLiteral("create"), m_db, QStringLiteral("--model"), sharedModel(),
                                       QStringLiteral("--scales"), QStringLiteral("1"), QStringLiteral("--base-size"), QStringLiteral("128"),
                                       QStringLiteral("--crop"), QStringLiteral("128"), QStringLiteral("--no-flip")},
                               120000);
         QVERIFY2(created.code == 0, qPrintable(created.err));
-        auto added = runCli(cli(), {QStringLiteral("study"), QStringLiteral("add"), m_db, images}, 120000);
+        auto added = runCli(cliPath(), {QStringLiteral("study"), QStringLiteral("add"), m_db, images}, 120000);
         QVERIFY2(added.code == 0, qPrintable(added.err));
         QVERIFY(writeToken(QStringLiteral("agent.token"), "agent-token-0123456789abcdef"));
         QVERIFY(writeToken(QStringLiteral("admin.token"), "admin-token-0123456789abcdef"));
@@ -142,7 +131,7 @@ private Q_SLOTS:
     void embeddedStudyWithOneLocalAgent()
     {
         MainWindow window;
-        window.connection()->setAgentProgram(cli());
+        window.connection()->setAgentProgram(cliPath());
         Watch watch(window);
         window.show();
         window.resize(900, 520);
@@ -219,7 +208,7 @@ private Q_SLOTS:
         QProcess serve;
         const QString log = path(QStringLiteral("serve.log"));
         serve.setStandardErrorFile(log);
-        serve.start(cli(), {QStringLiteral("serve"), m_db, QStringLiteral("--token-file"), path(QStringLiteral("agent.token")),
+        serve.start(cliPath(), {QStringLiteral("serve"), m_db, QStringLiteral("--token-file"), path(QStringLiteral("agent.token")),
                             QStringLiteral("--admin-token-file"), path(QStringLiteral("admin.token")), QStringLiteral("--listen"),
                             QStringLiteral("127.0.0.1:0")});
         auto readLog = [&] {
@@ -251,7 +240,7 @@ private Q_SLOTS:
             for (const QString &how : {QStringLiteral("drain"), QStringLiteral("stop")}) {
                 QProcess agent;
                 agent.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-                agent.start(cli(), {QStringLiteral("agent"), QStringLiteral("--connect"), url, QStringLiteral("--token-file"),
+                agent.start(cliPath(), {QStringLiteral("agent"), QStringLiteral("--connect"), url, QStringLiteral("--token-file"),
                                     path(QStringLiteral("agent.token")), QStringLiteral("--name"), QStringLiteral("by-hand-") + how,
                                     QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--stay")});
                 // Agents that left before stay listed (with why): this one is the last row.
@@ -338,11 +327,11 @@ private Q_SLOTS:
             QVERIFY(text.open(QIODevice::WriteOnly));
             text.write("field notes: camera 3 was pointed at the sky all afternoon\n");
         }
-        auto added = runCli(cli(), {QStringLiteral("study"), QStringLiteral("add"), m_db, more}, 120000);
+        auto added = runCli(cliPath(), {QStringLiteral("study"), QStringLiteral("add"), m_db, more}, 120000);
         QVERIFY2(added.code == 0, qPrintable(added.err));
 
         MainWindow window;
-        window.connection()->setAgentProgram(cli());
+        window.connection()->setAgentProgram(cliPath());
         Watch watch(window);
         window.show();
         window.openStudy(m_db);

@@ -16,6 +16,8 @@
 #include "ui/workerspage.h"
 
 #include "common/clirun.h"
+#include "common/studiosandbox.h"
+#include "common/testpaths.h"
 
 #include <QComboBox>
 #include <QDir>
@@ -39,7 +41,9 @@
 #include <QTest>
 
 using namespace SegScale;
+using SegScale::Testing::cliPath;
 using SegScale::Testing::runCli;
+using SegScale::Testing::sharedModel;
 using SegScale::Ui::MainWindow;
 using SegScale::Ui::NewStudyDialog;
 using SegScale::Ui::StartAgentsDialog;
@@ -49,16 +53,6 @@ using SegScale::Ui::WorkersModel;
 namespace {
 
 constexpr int kImages = 40;
-
-QString cli()
-{
-    return qEnvironmentVariable("SEGSCALE_CLI");
-}
-
-QString modelDir()
-{
-    return qEnvironmentVariable("SEGSCALE_SHARED_DIR") + QStringLiteral("/models/espnet-cityscapes");
-}
 
 int rowNamed(const WorkersModel *m, const QString &prefix)
 {
@@ -80,16 +74,11 @@ private Q_SLOTS:
     void initTestCase()
     {
         QVERIFY(m_dir.isValid());
-        QStandardPaths::setTestModeEnabled(true);
-        QSettings::setDefaultFormat(QSettings::IniFormat);
-        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, path(QStringLiteral("settings")));
-        qputenv("XDG_CACHE_HOME", path(QStringLiteral("cache")).toUtf8());
-        QCoreApplication::setOrganizationName(QStringLiteral("SegScaleTest"));
-        QCoreApplication::setApplicationName(QStringLiteral("tst_studiomanners"));
+        SegScale::Testing::sandboxStudio(m_dir.path(), QStringLiteral("tst_studiomanners"));
         QVERIFY2(QSettings().fileName().startsWith(m_dir.path()), qPrintable(QSettings().fileName()));
-        if (cli().isEmpty() || !QFile::exists(cli()))
+        if (cliPath().isEmpty() || !QFile::exists(cliPath()))
             QSKIP("SEGSCALE_CLI is not set: build the segscale target");
-        if (!QFile::exists(modelDir() + QStringLiteral("/model.json")))
+        if (!QFile::exists(sharedModel() + QStringLiteral("/model.json")))
             QSKIP("../shared/models/espnet-cityscapes is not available");
         const QString images = path(QStringLiteral("images"));
         QVERIFY(QDir().mkpath(images));
@@ -103,12 +92,12 @@ private Q_SLOTS:
             QVERIFY(img.save(QStringLiteral("%1/street%2.png").arg(images).arg(i)));
         }
         m_db = path(QStringLiteral("study.db"));
-        auto created = runCli(cli(), {QStringLiteral("study"), QStringLiteral("create"), m_db, QStringLiteral("--model"), modelDir(),
+        auto created = runCli(cliPath(), {QStringLiteral("study"), QStringLiteral("create"), m_db, QStringLiteral("--model"), sharedModel(),
                                       QStringLiteral("--scales"), QStringLiteral("1"), QStringLiteral("--base-size"), QStringLiteral("320"),
                                       QStringLiteral("--crop"), QStringLiteral("320"), QStringLiteral("--no-flip")},
                               120000);
         QVERIFY2(created.code == 0, qPrintable(created.err));
-        auto added = runCli(cli(), {QStringLiteral("study"), QStringLiteral("add"), m_db, images}, 120000);
+        auto added = runCli(cliPath(), {QStringLiteral("study"), QStringLiteral("add"), m_db, images}, 120000);
         QVERIFY2(added.code == 0, qPrintable(added.err));
     }
 
@@ -219,7 +208,7 @@ private Q_SLOTS:
     void launchedAgentJoinsAndCloseDrainsIt()
     {
         MainWindow window;
-        window.connection()->setAgentProgram(cli());
+        window.connection()->setAgentProgram(cliPath());
         window.show();
         window.openStudy(m_db);
         QTRY_VERIFY2_WITH_TIMEOUT(window.connection()->isConnected(), qPrintable(window.lastFailure()), 30000);

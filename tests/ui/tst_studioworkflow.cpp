@@ -25,6 +25,8 @@
 #include "ui/workersmodel.h"
 
 #include "common/clirun.h"
+#include "common/studiosandbox.h"
+#include "common/testpaths.h"
 
 #include <QAbstractItemModelTester>
 #include <QDir>
@@ -45,7 +47,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+using SegScale::Testing::cliPath;
 using SegScale::Testing::runCli;
+using SegScale::Testing::sharedModel;
 using namespace SegScale::Ui;
 
 namespace {
@@ -53,19 +57,9 @@ namespace {
 // A handful of the shared photos keeps the run to about a minute on two cores.
 constexpr int kPhotos = 6;
 
-QString cli()
-{
-    return qEnvironmentVariable("SEGSCALE_CLI");
-}
-
 QString shared()
 {
     return qEnvironmentVariable("SEGSCALE_SHARED_DIR");
-}
-
-QString modelDir()
-{
-    return shared() + QStringLiteral("/models/espnet-cityscapes");
 }
 
 qint64 count(const QJsonObject &summary, const char *key)
@@ -107,18 +101,13 @@ class TestStudioWorkflow : public QObject {
 private Q_SLOTS:
     void initTestCase()
     {
-        if (cli().isEmpty() || !QFile::exists(cli()))
+        if (cliPath().isEmpty() || !QFile::exists(cliPath()))
             QSKIP("SEGSCALE_CLI is not set: build the segscale target");
-        if (!QFile::exists(modelDir() + QStringLiteral("/model.json")))
+        if (!QFile::exists(sharedModel() + QStringLiteral("/model.json")))
             QSKIP("../shared/models/espnet-cityscapes is not available");
         QVERIFY(m_dir.isValid());
-        QStandardPaths::setTestModeEnabled(true);
-        QSettings::setDefaultFormat(QSettings::IniFormat);
-        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, path(QStringLiteral("settings")));
-        qputenv("XDG_CACHE_HOME", path(QStringLiteral("cache")).toUtf8());
+        SegScale::Testing::sandboxStudio(m_dir.path(), QStringLiteral("tst_studioworkflow"));
         qputenv("XDG_DATA_HOME", path(QStringLiteral("data")).toUtf8());
-        QCoreApplication::setOrganizationName(QStringLiteral("SegScaleTest"));
-        QCoreApplication::setApplicationName(QStringLiteral("tst_studioworkflow"));
 
         // Real street photos (the 640 px crops), and one upload that broke on the way.
         m_images = path(QStringLiteral("streets"));
@@ -137,7 +126,7 @@ private Q_SLOTS:
     void createAddRunAndLook()
     {
         MainWindow window;
-        window.connection()->setAgentProgram(cli());
+        window.connection()->setAgentProgram(cliPath());
         SeenWorkers seen(window);
         window.show();
         window.resize(1100, 700);
@@ -147,7 +136,7 @@ private Q_SLOTS:
             NewStudyDialog dialog(&window);
             QObject::connect(&dialog, &NewStudyDialog::studyCreated, &window, &MainWindow::openStudy);
             dialog.setStudyPath(m_db);
-            dialog.setModelFolder(modelDir());
+            dialog.setModelFolder(sharedModel());
             QVERIFY2(dialog.modelError().isEmpty(), qPrintable(dialog.modelError()));
             QVERIFY(dialog.classesModel()->rowCount() >= 19);
             dialog.setScales(QStringLiteral("1"));
@@ -178,7 +167,7 @@ private Q_SLOTS:
         // local agent is started from the Workers page.
         QProcess external;
         external.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-        external.start(cli(), {QStringLiteral("agent"), QStringLiteral("--connect"), window.connection()->agentUrl(), QStringLiteral("--token-file"),
+        external.start(cliPath(), {QStringLiteral("agent"), QStringLiteral("--connect"), window.connection()->agentUrl(), QStringLiteral("--token-file"),
                                window.connection()->agentTokenFile(), QStringLiteral("--name"), QStringLiteral("external-1"),
                                QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--model-cache"), path(QStringLiteral("cache-ext"))});
         QTRY_VERIFY_WITH_TIMEOUT(seen.names.contains(QStringLiteral("external-1")), 60000);
@@ -236,7 +225,7 @@ private Q_SLOTS:
             QSignalSpy done(page, &ResultsPage::exportFinished);
             page->exportCsv(format, mine);
             QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 60000);
-            auto cliExport = runCli(cli(), {QStringLiteral("study"), QStringLiteral("export"), m_db, QStringLiteral("--format"), format,
+            auto cliExport = runCli(cliPath(), {QStringLiteral("study"), QStringLiteral("export"), m_db, QStringLiteral("--format"), format,
                                             QStringLiteral("--out"), theirs},
                                     60000);
             QVERIFY2(cliExport.code == 0, qPrintable(cliExport.err));
@@ -293,7 +282,7 @@ private Q_SLOTS:
             QCOMPARE(sample->index(0, AuditSampleModel::Note).data().toString(), QStringLiteral("sky and trees look right"));
             again.close();
         }
-        auto withAudit = runCli(cli(), {QStringLiteral("study"), QStringLiteral("export"), m_db, QStringLiteral("--format"), QStringLiteral("wide"),
+        auto withAudit = runCli(cliPath(), {QStringLiteral("study"), QStringLiteral("export"), m_db, QStringLiteral("--format"), QStringLiteral("wide"),
                                         QStringLiteral("--out"), path(QStringLiteral("audit.csv")), QStringLiteral("--audit")},
                                 60000);
         QVERIFY2(withAudit.code == 0, qPrintable(withAudit.err));
@@ -315,7 +304,7 @@ private Q_SLOTS:
         QProcess serve;
         const QString log = path(QStringLiteral("serve.log"));
         serve.setStandardErrorFile(log);
-        serve.start(cli(), {QStringLiteral("serve"), m_db, QStringLiteral("--token-file"), path(QStringLiteral("agent.token")),
+        serve.start(cliPath(), {QStringLiteral("serve"), m_db, QStringLiteral("--token-file"), path(QStringLiteral("agent.token")),
                             QStringLiteral("--admin-token-file"), path(QStringLiteral("admin.token")), QStringLiteral("--listen"),
                             QStringLiteral("127.0.0.1:0")});
         static const QRegularExpression served(QStringLiteral("on (ws://127\\.0\\.0\\.1:\\d+)"));
